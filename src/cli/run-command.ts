@@ -1,0 +1,130 @@
+/** `mayfly run`: start a container in the foreground, stream its output, exit with its code. */
+import { resolve } from 'node:path';
+import { MayflyError } from '../errors.js';
+import { Runtime } from '../runtime/runtime.js';
+import { parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
+import { parseFlags, type FlagSpec } from './args.js';
+
+export const RUN_USAGE = `Usage: mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
+
+Runs COMMAND in a new container and exits with its exit code
+(125: mayfly failed, 126: command cannot be run, 127: command not found).
+
+Options:
+      --rootfs DIR          run a plain directory as the container's only (read-only) layer
+      --rm                  remove the container when it exits (always the case for now)
+      --name NAME           container name
+      --network MODE        none (default: loopback only) or host
+      --tmpfs PATH[:OPTS]   mount a tmpfs, e.g. /data:size=64m,mode=1777
+  -v, --volume SRC:DST[:ro] bind mount (SRC absolute) or named volume (SRC a name)
+  -e, --env KEY=VALUE       set an environment variable (KEY alone copies it from here)
+  -u, --user USER[:GROUP]   run as this user (name or id, resolved in the container)
+  -w, --workdir DIR         working directory inside the container
+  -h, --hostname NAME       container host name
+  -m, --memory SIZE         memory limit, e.g. 64m (needs cgroups: see mayfly doctor)
+      --cpus N              CPU limit, e.g. 1.5
+      --pids-limit N        process limit
+      --init                run a tiny init (tini) as PID 1 that forwards signals and reaps zombies
+      --stop-signal SIG     signal for stop (default SIGTERM)
+      --stop-timeout SECS   seconds before SIGKILL (default 10)
+`;
+
+const FLAGS: FlagSpec[] = [
+  { names: ['--rootfs'], kind: 'string', key: 'rootfs' },
+  { names: ['--rm'], kind: 'boolean', key: 'rm' },
+  { names: ['--name'], kind: 'string', key: 'name' },
+  { names: ['--network', '--net'], kind: 'string', key: 'network' },
+  { names: ['--tmpfs'], kind: 'list', key: 'tmpfs' },
+  { names: ['-v', '--volume'], kind: 'list', key: 'volume' },
+  { names: ['-e', '--env'], kind: 'list', key: 'env' },
+  { names: ['-u', '--user'], kind: 'string', key: 'user' },
+  { names: ['-w', '--workdir'], kind: 'string', key: 'workdir' },
+  { names: ['-h', '--hostname'], kind: 'string', key: 'hostname' },
+  { names: ['-m', '--memory'], kind: 'string', key: 'memory' },
+  { names: ['--cpus'], kind: 'string', key: 'cpus' },
+  { names: ['--pids-limit'], kind: 'string', key: 'pids' },
+  { names: ['--init'], kind: 'boolean', key: 'init' },
+  { names: ['--stop-signal'], kind: 'string', key: 'stopSignal' },
+  { names: ['--stop-timeout'], kind: 'string', key: 'stopTimeout' },
+  { names: ['--help'], kind: 'boolean', key: 'help' },
+  { names: ['-d', '--detach'], kind: 'boolean', key: 'detach' },
+];
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new MayflyError('INVALID_OPTION', `${flag} expects a number, got "${v}"`);
+  return n;
+}
+
+export function specFromRunArgs(argv: string[]): { spec: ContainerSpecInput; help: boolean } {
+  const { flags: f, rest } = parseFlags(argv, FLAGS, 'run');
+  if (f.help) return { spec: { layers: [], command: [] }, help: true };
+  if (f.detach) {
+    throw new MayflyError('INVALID_OPTION', 'mayfly run -d is not available yet: containers live as long as the mayfly process that started them', {
+      hint: 'run it in the foreground, or start it from a test with the mayfly API',
+    });
+  }
+  if (!f.rootfs) throw new MayflyError('INVALID_OPTION', 'mayfly run needs --rootfs DIR (images come with `mayfly pull`)', { hint: 'see `mayfly run --help`' });
+  const env: Record<string, string> = {};
+  for (const e of (f.env as string[] | undefined) ?? []) {
+    const i = e.indexOf('=');
+    if (i < 0) {
+      if (process.env[e] !== undefined) env[e] = process.env[e]!;
+    } else env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const binds = [];
+  const volumes = [];
+  for (const v of (f.volume as string[] | undefined) ?? []) {
+    const m = parseVolumeFlag(v);
+    if ('bind' in m) binds.push(m.bind);
+    else volumes.push(m.volume);
+  }
+  const spec: ContainerSpecInput = {
+    layers: [resolve(f.rootfs as string)],
+    command: rest,
+    env,
+    tmpfs: ((f.tmpfs as string[] | undefined) ?? []).map(parseTmpfsFlag),
+    binds,
+    volumes,
+    init: Boolean(f.init),
+    limits: {
+      ...(f.memory ? { memory: f.memory as string } : {}),
+      ...(f.cpus ? { cpus: num(f.cpus as string, '--cpus')! } : {}),
+      ...(f.pids ? { pids: num(f.pids as string, '--pids-limit')! } : {}),
+    },
+    ...(f.name ? { name: f.name as string } : {}),
+    ...(f.network ? { network: f.network as 'none' | 'host' } : {}),
+    ...(f.user ? { user: f.user as string } : {}),
+    ...(f.workdir ? { workingDir: f.workdir as string } : {}),
+    ...(f.hostname ? { hostname: f.hostname as string } : {}),
+    ...(f.stopSignal ? { stopSignal: f.stopSignal as string } : {}),
+    ...(f.stopTimeout ? { stopTimeout: num(f.stopTimeout as string, '--stop-timeout')! } : {}),
+  };
+  return { spec, help: false };
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { spec, help } = specFromRunArgs(argv);
+  if (help) {
+    process.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
+  try {
+    const container = await runtime.create(spec);
+    const forward = (sig: NodeJS.Signals) => void container.kill(sig).catch(() => {});
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const s of signals) process.on(s, forward);
+    try {
+      await container.start({ onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data) });
+      const { exitCode } = await container.wait();
+      return exitCode;
+    } finally {
+      for (const s of signals) process.off(s, forward);
+      await container.remove({ force: true });
+    }
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Container output, kept as JSON lines (`{"t": ISO time, "s": "stdout"|"stderr", "l": line}`) like
+ * Docker's json-file driver, so that logs can be read again with timestamps, filtered by stream and
+ * followed while the container runs.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+export type LogStream = 'stdout' | 'stderr';
+
+export interface LogEntry {
+  time: string;
+  stream: LogStream;
+  line: string;
+}
+
+const TAIL_KEPT = 100;
+
+export class LogWriter {
+  private readonly out: WriteStream;
+  private readonly partial: Record<LogStream, string> = { stdout: '', stderr: '' };
+  /** the last lines, kept in memory for error messages */
+  readonly tail: LogEntry[] = [];
+
+  constructor(path: string) {
+    this.out = createWriteStream(path, { flags: 'a' });
+  }
+
+  write(stream: LogStream, chunk: Buffer | string): void {
+    const text = this.partial[stream] + chunk.toString();
+    const lines = text.split('\n');
+    this.partial[stream] = lines.pop()!;
+    for (const line of lines) this.append(stream, line);
+  }
+
+  /** Writes out unterminated lines (at exit). */
+  flush(): void {
+    for (const s of ['stdout', 'stderr'] as const) {
+      if (this.partial[s]) this.append(s, this.partial[s]);
+      this.partial[s] = '';
+    }
+  }
+
+  close(): Promise<void> {
+    this.flush();
+    return new Promise((resolve) => this.out.end(resolve));
+  }
+
+  private append(stream: LogStream, line: string): void {
+    const entry = { time: new Date().toISOString(), stream, line };
+    this.tail.push(entry);
+    if (this.tail.length > TAIL_KEPT) this.tail.shift();
+    this.out.write(`${JSON.stringify({ t: entry.time, s: stream === 'stdout' ? 'o' : 'e', l: line })}\n`);
+  }
+}
+
+function parse(line: string): LogEntry | undefined {
+  try {
+    const o = JSON.parse(line) as { t: string; s: string; l: string };
+    return { time: o.t, stream: o.s === 'e' ? 'stderr' : 'stdout', line: o.l };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ReadLogsOptions {
+  /** only the last N entries */
+  tail?: number;
+  /** only entries at or after this time */
+  since?: Date;
+  stream?: LogStream;
+}
+
+export async function readLogs(path: string, opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  try {
+    await stat(path);
+  } catch {
+    return out;
+  }
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  const since = opts.since?.toISOString();
+  for await (const raw of rl) {
+    const e = parse(raw);
+    if (!e || (opts.stream && e.stream !== opts.stream) || (since && e.time < since)) continue;
+    out.push(e);
+    if (opts.tail !== undefined && out.length > opts.tail) out.shift();
+  }
+  return out;
+}
+
+export function formatLogs(entries: LogEntry[], timestamps = false): string {
+  return entries.map((e) => (timestamps ? `${e.time} ${e.line}` : e.line)).join('\n') + (entries.length ? '\n' : '');
+}

@@ -1,0 +1,91 @@
+/**
+ * The processes of a container, found from its PID 1 through /proc/PID/task/TID/children (as the
+ * sandbox's /proc numbers them). Used where no cgroup is available: pause by SIGSTOP, and stats.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    const text = read(`/proc/${pid}/task/${tid}/children`);
+    if (text) out.push(...text.trim().split(/\s+/).filter(Boolean).map(Number));
+  }
+  return out;
+}
+
+/** PID 1 of the container and all its descendants, parents before children. */
+export function containerProcesses(pid1: number): number[] {
+  const seen: number[] = [];
+  const queue = [pid1];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    if (seen.includes(pid) || read(`/proc/${pid}/stat`) === undefined) continue;
+    seen.push(pid);
+    queue.push(...childrenOf(pid));
+  }
+  return seen;
+}
+
+const TICK_NS = 1e9 / 100; // USER_HZ is 100 on every Linux ABI Node supports
+const PAGE = 4096;
+
+export interface ProcessUsage {
+  cpuNs: number;
+  memoryBytes: number;
+  pids: number;
+}
+
+export function processUsage(pids: number[]): ProcessUsage {
+  let cpuNs = 0;
+  let memoryBytes = 0;
+  let tasks = 0;
+  for (const pid of pids) {
+    const stat = read(`/proc/${pid}/stat`);
+    const statm = read(`/proc/${pid}/statm`);
+    if (!stat || !statm) continue;
+    // fields after the command name, which may itself contain spaces and parentheses
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpuNs += (Number(f[11]) + Number(f[12])) * TICK_NS;
+    memoryBytes += Number(statm.split(' ')[1]) * PAGE;
+    try {
+      tasks += readdirSync(`/proc/${pid}/task`).length;
+    } catch {
+      tasks += 1;
+    }
+  }
+  return { cpuNs, memoryBytes, pids: tasks };
+}
+
+/** Sends a signal to every process of the container; stops parents first so none can fork past us. */
+export function signalAll(pid1: number, signal: NodeJS.Signals): number {
+  let count = 0;
+  for (let round = 0; round < 5; round++) {
+    const pids = containerProcesses(pid1);
+    let fresh = 0;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+        fresh++;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    if (fresh === count) break;
+    count = fresh;
+  }
+  return count;
+}

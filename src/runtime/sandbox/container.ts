@@ -1,0 +1,349 @@
+/**
+ * One container as its sandbox sees it: its directory, its shim and PID 1, its log, its cgroup,
+ * and the lifecycle verbs (start, stop, kill, pause, exec, stats, remove).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
+import { MayflyError } from '../../errors.js';
+import type { ContainerCgroup } from '../cgroups/types.js';
+import { formatLogs, LogWriter } from '../logs.js';
+import { containerProcesses, processUsage, signalAll } from '../process-tree.js';
+import type { JoinPlan, ShimMessage, StartPlan } from '../shim/plan.js';
+import type { ContainerSpec } from '../spec.js';
+import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
+import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
+import type { Shim } from './shim-pool.js';
+
+export interface SandboxServices {
+  layout: Layout;
+  sandboxId: string;
+  rootfsDriver: 'overlay' | 'copy';
+  fullIdMap: boolean;
+  initBinary: string | null;
+  shimCommand: string[];
+  takeShim(): Promise<Shim>;
+  createCgroup(id: string, spec: ContainerSpec): Promise<ContainerCgroup | null>;
+  emit(event: { event: 'exit'; id: string; exitCode: number; oomKilled: boolean } | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }): void;
+}
+
+export function signalNumber(name: string): number {
+  const n = (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
+  if (n === undefined) throw new MayflyError('INVALID_OPTION', `unknown signal ${name}`);
+  return n;
+}
+
+function signalName(name: string): NodeJS.Signals {
+  signalNumber(name);
+  return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+}
+
+export class SandboxContainer {
+  readonly dir: string;
+  private status: ContainerState['status'] = 'created';
+  private pid1: number | undefined;
+  private proc: ChildProcess | undefined;
+  private exited: Promise<number> | undefined;
+  private exitCode: number | undefined;
+  private log: LogWriter;
+  private cgroup: ContainerCgroup | null = null;
+  private pausedBy: 'freezer' | 'sigstop' | undefined;
+  attach = false;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly spec: ContainerSpec,
+    private readonly svc: SandboxServices,
+  ) {
+    this.dir = join(svc.layout.containers, id);
+    this.log = new LogWriter(join(this.dir, 'log.jsonl'));
+  }
+
+  /** Prepares the container's directory: upper/work dirs, generated /etc files, volumes, cgroup. */
+  async create(): Promise<string[]> {
+    const warnings: string[] = [];
+    for (const d of ['upper', 'work', 'rootfs', 'etc']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o755 });
+    this.writeEtcFiles();
+    for (const v of this.spec.volumes) mkdirSync(this.volumeDir(v.name), { recursive: true, mode: 0o755 });
+    for (const b of this.spec.binds) {
+      if (!existsSync(b.source)) {
+        throw new MayflyError('INVALID_OPTION', `bind mount source ${b.source} does not exist`, {
+          hint: 'create it first, or use a named volume (-v NAME:/path) that mayfly creates for you',
+        });
+      }
+    }
+    if (this.svc.rootfsDriver === 'copy') await this.copyLayers();
+    this.cgroup = await this.svc.createCgroup(this.id, this.spec);
+    this.saveState();
+    return warnings;
+  }
+
+  private volumeDir(name: string): string {
+    return join(this.svc.layout.volumes, name, '_data');
+  }
+
+  private hostname(): string {
+    return this.spec.hostname ?? (this.spec.network === 'host' ? hostHostname() : this.id.slice(0, 12));
+  }
+
+  private writeEtcFiles(): void {
+    const etc = join(this.dir, 'etc');
+    const h = this.hostname();
+    const hosts =
+      this.spec.network === 'host'
+        ? safeRead('/etc/hosts')
+        : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${h}${this.name !== h ? `\t${this.name}` : ''}\n`;
+    writeFileSync(join(etc, 'hosts'), hosts);
+    writeFileSync(join(etc, 'hostname'), `${h}\n`);
+    writeFileSync(join(etc, 'resolv.conf'), safeRead('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
+  }
+
+  /** Without overlayfs, the container gets a private copy of its layers, whiteouts applied by cp order. */
+  private async copyLayers(): Promise<void> {
+    const target = join(this.dir, 'rootfs');
+    for (const layer of this.spec.layers) {
+      await run('cp', ['-a', '--no-target-directory', layer, target]);
+    }
+  }
+
+  private saveState(): void {
+    const state: ContainerState = {
+      id: this.id,
+      name: this.name,
+      sandboxId: this.svc.sandboxId,
+      createdAt: new Date().toISOString(),
+      status: this.status,
+      command: this.spec.command,
+      ...(this.exitCode !== undefined ? { exitCode: this.exitCode } : {}),
+      ...(this.spec.labels['mayfly.image'] ? { image: this.spec.labels['mayfly.image'] } : {}),
+    };
+    writeJsonAtomic(join(this.dir, 'state.json'), state);
+  }
+
+  private startPlan(): StartPlan {
+    const s = this.spec;
+    return {
+      kind: 'start',
+      rootfs:
+        this.svc.rootfsDriver === 'overlay'
+          ? { driver: 'overlay', lowerDirs: s.layers, upperDir: join(this.dir, 'upper'), workDir: join(this.dir, 'work'), target: join(this.dir, 'rootfs') }
+          : { driver: 'prepared', target: join(this.dir, 'rootfs') },
+      hostname: this.hostname(),
+      network: s.network,
+      mounts: [
+        ...s.tmpfs.map((t) => ({ kind: 'tmpfs' as const, source: 'tmpfs', target: t.path, readonly: false, ...(t.size ? { size: t.size } : {}), ...(t.mode !== undefined ? { mode: t.mode } : {}) })),
+        ...s.binds.map((b) => ({ kind: 'bind' as const, source: b.source, target: b.target, readonly: b.readonly })),
+        ...s.volumes.map((v) => ({ kind: 'bind' as const, source: this.volumeDir(v.name), target: v.target, readonly: v.readonly })),
+      ],
+      etcFiles: ['hosts', 'hostname', 'resolv.conf'].map((f) => ({ source: join(this.dir, 'etc', f), target: `/etc/${f}` })),
+      init: s.init ? this.svc.initBinary : null,
+      fullIdMap: this.svc.fullIdMap,
+      argv: s.command,
+      env: Object.entries(s.env).map(([k, v]) => `${k}=${v}`),
+      workingDir: s.workingDir,
+      user: s.user,
+      cgroupProcs: this.cgroup?.procsFiles ?? [],
+    };
+  }
+
+  async start(attach: boolean): Promise<number> {
+    if (this.status === 'running' || this.status === 'paused') {
+      throw new MayflyError('CONTAINER_STATE', `container ${this.name} is already running`);
+    }
+    if (this.spec.init && !this.svc.initBinary) {
+      throw new MayflyError('CONTAINER_START_FAILED', 'init: true needs tini on the host', { hint: 'apt install tini' });
+    }
+    this.attach = attach;
+    this.exitCode = undefined;
+    const shim = await this.svc.takeShim();
+    const { proc } = shim;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      proc[stream]!.on('data', (d: Buffer) => {
+        this.log.write(stream, d);
+        if (this.attach) this.svc.emit({ event: 'output', id: this.id, stream, data: d });
+      });
+    }
+    let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
+    proc.on('message', (m: ShimMessage) => {
+      if (m.type === 'failed') failure = m;
+    });
+    const closed = new Promise<number>((resolve) => {
+      proc.once('close', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+    });
+    const execed = new Promise<void>((resolve) => proc.once('disconnect', () => resolve()));
+    proc.send(this.startPlan());
+    await execed;
+    if (failure) {
+      await closed;
+      this.status = 'exited';
+      this.exitCode = failure.exitCode;
+      this.saveState();
+      throw startFailure(failure, this.name);
+    }
+    this.proc = proc;
+    this.pid1 = shim.pid;
+    this.status = 'running';
+    this.saveState();
+    this.exited = closed.then((code) => this.onExit(code));
+    return shim.pid;
+  }
+
+  private async onExit(code: number): Promise<number> {
+    this.log.flush();
+    const oomKilled = this.cgroup?.oomKilled() ?? false;
+    this.status = 'exited';
+    this.exitCode = code;
+    this.pid1 = undefined;
+    this.proc = undefined;
+    this.pausedBy = undefined;
+    this.saveState();
+    this.svc.emit({ event: 'exit', id: this.id, exitCode: code, oomKilled });
+    return code;
+  }
+
+  private running(): number {
+    if (this.pid1 === undefined || (this.status !== 'running' && this.status !== 'paused')) {
+      throw new MayflyError('CONTAINER_STATE', `container ${this.name} is not running`);
+    }
+    return this.pid1;
+  }
+
+  async stop(signal = this.spec.stopSignal, timeout = this.spec.stopTimeout): Promise<number> {
+    if (this.pid1 === undefined) return this.exitCode ?? 0;
+    const exited = this.exited!;
+    this.signal(signal);
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeout * 1000);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(signal: string): void {
+    this.running();
+    this.signal(signal);
+  }
+
+  private signal(signal: string): void {
+    const pid = this.pid1;
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, signalName(signal));
+    } catch {
+      // already gone
+    }
+    // a frozen or stopped process only acts on the signal once it runs again
+    if (this.status === 'paused') void this.unpause().catch(() => {});
+  }
+
+  async pause(): Promise<'freezer' | 'sigstop'> {
+    const pid = this.running();
+    if (this.status === 'paused') return this.pausedBy!;
+    if (this.cgroup?.canFreeze) {
+      await this.cgroup.freeze();
+      this.pausedBy = 'freezer';
+    } else {
+      signalAll(pid, 'SIGSTOP');
+      this.pausedBy = 'sigstop';
+    }
+    this.status = 'paused';
+    this.saveState();
+    return this.pausedBy;
+  }
+
+  async unpause(): Promise<void> {
+    if (this.status !== 'paused') return;
+    if (this.pausedBy === 'freezer') await this.cgroup!.thaw();
+    else if (this.pid1 !== undefined) signalAll(this.pid1, 'SIGCONT');
+    this.status = this.pid1 === undefined ? 'exited' : 'running';
+    this.pausedBy = undefined;
+    this.saveState();
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const pid = this.running();
+    if (this.status === 'paused') throw new MayflyError('CONTAINER_STATE', `container ${this.name} is paused`, { hint: 'unpause it first' });
+    const env = { ...this.spec.env, ...req.env };
+    const plan: JoinPlan = {
+      kind: 'join',
+      targetPid: pid,
+      joinNetwork: this.spec.network !== 'host',
+      argv: req.argv,
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      workingDir: req.workingDir ?? this.spec.workingDir,
+      user: req.user ?? this.spec.user,
+      cgroupProcs: this.cgroup?.procsFiles ?? [],
+    };
+    const [file, ...args] = ['nsenter', `--target=${pid}`, '--pid', '--', ...this.svc.shimCommand.slice(this.svc.shimCommand.indexOf('--') + 1)];
+    const proc = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    proc.stdout!.on('data', (d: Buffer) => out.push(d));
+    proc.stderr!.on('data', (d: Buffer) => err.push(d));
+    let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
+    proc.on('message', (m: ShimMessage) => {
+      if (m.type === 'ready') proc.send(plan);
+      else if (m.type === 'failed') failure = m;
+    });
+    const code = await new Promise<number>((resolve, reject) => {
+      proc.once('error', reject);
+      proc.once('close', (c, s) => resolve(c ?? 128 + (s ? signalNumber(s) : 0)));
+    });
+    if (failure && failure.exitCode !== 126 && failure.exitCode !== 127) {
+      throw new MayflyError('EXEC_FAILED', `exec in ${this.name} failed at "${failure.step}": ${failure.message}`, { details: { ...failure } });
+    }
+    const stderr = Buffer.concat(err).toString() + (failure ? `${failure.message}\n` : '');
+    return { exitCode: failure?.exitCode ?? code, stdout: Buffer.concat(out).toString(), stderr };
+  }
+
+  stats(): ContainerStats {
+    const pid = this.running();
+    if (this.cgroup) return { source: 'cgroup', ...this.cgroup.stats() };
+    return { source: 'proc', ...processUsage(containerProcesses(pid)) };
+  }
+
+  async remove(force: boolean): Promise<void> {
+    if (this.pid1 !== undefined) {
+      if (!force) throw new MayflyError('CONTAINER_STATE', `container ${this.name} is running`, { hint: 'stop it first, or remove it with force' });
+      await this.stop('SIGKILL', 0);
+    }
+    await this.log.close();
+    await this.cgroup?.remove();
+    rmSync(this.dir, { recursive: true, force: true });
+    releaseName(this.svc.layout, this.name, this.id);
+  }
+
+  recentLogs(): string {
+    return formatLogs(this.log.tail.slice(-50));
+  }
+}
+
+function startFailure(f: Extract<ShimMessage, { type: 'failed' }>, name: string): MayflyError {
+  if (f.exitCode === 127) return new MayflyError('COMMAND_NOT_FOUND', f.message, { details: { exitCode: 127, container: name } });
+  if (f.exitCode === 126) return new MayflyError('COMMAND_NOT_EXECUTABLE', f.message, { details: { exitCode: 126, container: name } });
+  return new MayflyError('CONTAINER_START_FAILED', `container ${name} failed to start at step "${f.step}": ${f.message}`, {
+    details: { exitCode: 125, step: f.step, errno: f.errno, container: name },
+    hint: f.step.startsWith('mount') ? 'run `mayfly doctor` to see which mounts this machine allows' : undefined,
+  });
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function run(file: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('error', reject);
+    p.once('close', (code) => (code === 0 ? resolve() : reject(new MayflyError('ROOTFS_FAILED', `${file} ${args.join(' ')} failed: ${err.trim()}`))));
+  });
+}

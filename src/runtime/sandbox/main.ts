@@ -1,0 +1,173 @@
+/**
+ * The sandbox: one long-lived process per owner (a test process, the CLI), living inside the user
+ * namespace, in a mount namespace and pid namespace of its own. It holds the containers of its
+ * owner, keeps shims warm, and when the owner goes away — exit, crash or SIGKILL, the IPC channel
+ * closes in every case — it removes everything it made and exits. If the sandbox itself is killed,
+ * the kernel ends its pid namespace (every container with it) and the next sandbox's sweep removes
+ * the directories.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { MayflyError, isMayflyError } from '../../errors.js';
+import { distFile } from '../../paths.js';
+import { detectCgroups } from '../cgroups/index.js';
+import type { CgroupBackend } from '../cgroups/types.js';
+import * as sys from '../syscalls.js';
+import { ensureLayout, holdSandboxLock, layoutOf, reserveName, sweepOrphans } from '../state.js';
+import { SandboxContainer, type SandboxServices } from './container.js';
+import type { Request, SandboxMessage } from './protocol.js';
+import { ShimPool } from './shim-pool.js';
+
+const env = process.env;
+const layout = layoutOf(env.MAYFLY_HOME!);
+const sandboxId = env.MAYFLY_SANDBOX_ID!;
+const containers = new Map<string, SandboxContainer>();
+const warnings: string[] = [];
+
+function send(msg: SandboxMessage): void {
+  if (process.connected) process.send!(msg);
+}
+
+/** Can this kernel mount overlayfs inside our user namespace? Decided once per sandbox. */
+function probeRootfsDriver(): 'overlay' | 'copy' {
+  const forced = env.MAYFLY_ROOTFS_DRIVER;
+  if (forced === 'overlay' || forced === 'copy') return forced;
+  const tmp = mkdtempSync(join(layout.home, 'probe-'));
+  try {
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(tmp, d));
+    sys.mount('overlay', join(tmp, 'merged'), 'overlay', 0, `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr,volatile`);
+    sys.umount(join(tmp, 'merged'));
+    return 'overlay';
+  } catch (e) {
+    warnings.push(`overlayfs is not available in a user namespace here (${(e as Error).message}): containers get a copy of their layers, which is slower`);
+    return 'copy';
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function findInit(): string | null {
+  for (const p of ['/usr/bin/tini-static', '/usr/bin/tini', '/sbin/tini', '/usr/local/bin/tini']) if (existsSync(p)) return p;
+  return null;
+}
+
+function boot(): SandboxServices {
+  ensureLayout(layout);
+  holdSandboxLock(layout, sandboxId);
+  const removed = sweepOrphans(layout, sandboxId);
+  if (removed.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${removed.length} orphaned container(s)\n`);
+  const rootfsDriver = probeRootfsDriver();
+  let cgroups: CgroupBackend = detectCgroups();
+  if (env.MAYFLY_CGROUPS === 'none') cgroups = { kind: 'none', reason: 'disabled by MAYFLY_CGROUPS=none', controllers: [], create: async () => null };
+  const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
+  const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
+  let limitWarned = false;
+  const svc: SandboxServices = {
+    layout,
+    sandboxId,
+    rootfsDriver,
+    fullIdMap: env.MAYFLY_FULL_IDMAP === '1',
+    initBinary: findInit(),
+    shimCommand,
+    takeShim: () => pool.take(),
+    async createCgroup(id, spec) {
+      const wantsLimits = Object.values(spec.limits).some((v) => v !== undefined);
+      if (cgroups.kind === 'none') {
+        if (wantsLimits && !limitWarned) {
+          limitWarned = true;
+          warnings.push(`resource limits are not enforced: ${cgroups.reason}`);
+        }
+        return null;
+      }
+      return cgroups.create(id, { ...spec.limits });
+    },
+    emit: send,
+  };
+  process.once('disconnect', () => void shutdown(pool));
+  send({ event: 'ready', hostPid: 0, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
+  return svc;
+}
+
+async function shutdown(pool: ShimPool): Promise<never> {
+  pool.close();
+  await Promise.allSettled([...containers.values()].map((c) => c.remove(true)));
+  process.exit(0);
+}
+
+function get(id: string): SandboxContainer {
+  const c = containers.get(id);
+  if (!c) throw new MayflyError('CONTAINER_NOT_FOUND', `no such container: ${id}`);
+  return c;
+}
+
+async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
+  switch (req.op) {
+    case 'create': {
+      const { id, name, spec } = req.args;
+      if (!reserveName(layout, name, id)) {
+        throw new MayflyError('INVALID_OPTION', `the container name "${name}" is already in use`, { hint: 'choose another name, or remove that container first' });
+      }
+      const c = new SandboxContainer(id, name, spec, svc);
+      containers.set(id, c);
+      try {
+        const created = await c.create();
+        return { dir: c.dir, warnings: [...created, ...warnings.splice(0)] };
+      } catch (e) {
+        containers.delete(id);
+        await c.remove(true).catch(() => {});
+        throw e;
+      }
+    }
+    case 'start': {
+      const c = get(req.args.id);
+      try {
+        return { pid: await c.start(req.args.attach) };
+      } catch (e) {
+        if (isMayflyError(e)) e.details.logs = c.recentLogs();
+        throw e;
+      }
+    }
+    case 'stop':
+      return { exitCode: await get(req.args.id).stop(req.args.signal, req.args.timeout) };
+    case 'kill':
+      get(req.args.id).kill(req.args.signal);
+      return null;
+    case 'pause':
+      return { method: await get(req.args.id).pause() };
+    case 'unpause':
+      await get(req.args.id).unpause();
+      return null;
+    case 'exec':
+      return get(req.args.id).exec(req.args.request);
+    case 'stats':
+      return get(req.args.id).stats();
+    case 'remove': {
+      const c = containers.get(req.args.id);
+      if (!c) return null;
+      await c.remove(req.args.force);
+      containers.delete(req.args.id);
+      return null;
+    }
+    case 'shutdown':
+      setImmediate(() => process.disconnect());
+      return null;
+  }
+}
+
+function toError(e: unknown): MayflyError {
+  if (isMayflyError(e)) return e;
+  return new MayflyError('SANDBOX_FAILED', `sandbox error: ${(e as Error)?.message ?? String(e)}`, { details: { stack: (e as Error)?.stack } });
+}
+
+try {
+  const svc = boot();
+  process.on('message', (req: Request) => {
+    handle(svc, req).then(
+      (value) => send({ re: req.id, ok: true, value }),
+      (e: unknown) => send({ re: req.id, ok: false, error: toError(e).toJSON() }),
+    );
+  });
+} catch (e) {
+  process.stderr.write(`mayfly sandbox failed to start: ${(e as Error).stack ?? e}\n`);
+  process.exit(125);
+}

@@ -1,0 +1,54 @@
+/** Messages between a runtime (the owner process) and its sandbox, over Node's IPC channel. */
+import type { SerializedMayflyError } from '../../errors.js';
+import type { ContainerSpec } from '../spec.js';
+import type { CgroupStats } from '../cgroups/types.js';
+
+export interface ContainerCreate {
+  id: string;
+  name: string;
+  spec: ContainerSpec;
+}
+
+export interface ExecRequest {
+  argv: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ContainerStats extends CgroupStats {
+  /** where the numbers come from: the container's cgroup, or /proc of its processes */
+  source: 'cgroup' | 'proc';
+}
+
+export interface RequestMap {
+  create: { args: ContainerCreate; result: { dir: string; warnings: string[] } };
+  start: { args: { id: string; attach: boolean }; result: { pid: number } };
+  stop: { args: { id: string; signal?: string; timeout?: number }; result: { exitCode: number } };
+  kill: { args: { id: string; signal: string }; result: null };
+  pause: { args: { id: string }; result: { method: 'freezer' | 'sigstop' } };
+  unpause: { args: { id: string }; result: null };
+  exec: { args: { id: string; request: ExecRequest }; result: ExecResult };
+  stats: { args: { id: string }; result: ContainerStats };
+  remove: { args: { id: string; force: boolean }; result: null };
+  shutdown: { args: Record<string, never>; result: null };
+}
+
+export type Op = keyof RequestMap;
+
+export type Request = { [K in Op]: { id: number; op: K; args: RequestMap[K]['args'] } }[Op];
+
+export type Reply = { re: number; ok: true; value: unknown } | { re: number; ok: false; error: SerializedMayflyError };
+
+export type SandboxEvent =
+  | { event: 'ready'; hostPid: number; rootfsDriver: string; cgroups: string; warnings: string[] }
+  | { event: 'exit'; id: string; exitCode: number; oomKilled: boolean }
+  | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array };
+
+export type SandboxMessage = Reply | SandboxEvent;

@@ -1,0 +1,85 @@
+/**
+ * Shims started ahead of time. Starting Node inside fresh namespaces costs ~70 ms; a container
+ * start only has to hand a waiting shim its plan, so that cost is paid before anyone asks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { ShimMessage } from '../shim/plan.js';
+
+export interface Shim {
+  /** the util-linux `unshare` that created the namespaces and waits for the shim */
+  proc: ChildProcess;
+  /** the shim's pid (the container's PID 1 once it execs), as this sandbox numbers it */
+  pid: number;
+}
+
+export function spawnShim(command: string[]): Promise<Shim> {
+  const [file, ...args] = command;
+  const proc = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const onErr = (d: Buffer) => (stderr += d.toString());
+    proc.stderr!.on('data', onErr);
+    const fail = (why: string) => reject(new Error(`${why}${stderr ? `: ${stderr.trim()}` : ''}`));
+    proc.once('error', (e) => fail(e.message));
+    proc.once('exit', (code, sig) => fail(`shim exited before it was ready (${sig ?? code})`));
+    proc.once('message', (m: ShimMessage) => {
+      if (m.type !== 'ready') return fail(`unexpected shim message ${JSON.stringify(m)}`);
+      proc.removeAllListeners('exit');
+      proc.removeAllListeners('error');
+      proc.stderr!.off('data', onErr);
+      const pid = childPid(proc.pid!);
+      if (!pid) return fail('shim process not found');
+      resolve({ proc, pid });
+    });
+  });
+}
+
+/** The single child of a process (unshare --fork has exactly one). */
+export function childPid(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ShimPool {
+  private readonly ready: Promise<Shim>[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly command: string[],
+    private readonly size: number,
+  ) {
+    this.fill();
+  }
+
+  /** A ready shim: a waiting one if there is one, else a fresh one. */
+  async take(): Promise<Shim> {
+    const next = this.ready.shift();
+    this.fill();
+    if (next) {
+      try {
+        return await next;
+      } catch {
+        // a pooled shim died (e.g. killed from outside): start a fresh one below
+      }
+    }
+    return spawnShim(this.command);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.ready.splice(0)) p.then((s) => s.proc.kill('SIGKILL')).catch(() => {});
+  }
+
+  private fill(): void {
+    while (!this.closed && this.ready.length < this.size) {
+      const p = spawnShim(this.command);
+      p.catch(() => {}); // surfaced when taken
+      this.ready.push(p);
+    }
+  }
+}
