@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { MayflyError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
-import { parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
+import { parseContainerSpec, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
 import { parseFlags, type FlagSpec } from './args.js';
 
 export const RUN_USAGE = `Usage: mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
@@ -110,6 +110,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE);
     return 0;
   }
+  parseContainerSpec(spec); // report bad options before any namespace is made
   const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
   try {
     const container = await runtime.create(spec);

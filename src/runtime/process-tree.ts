@@ -27,6 +27,11 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** The single child of a process (unshare --fork has exactly one). */
+export function childPid(pid: number): number | undefined {
+  return childrenOf(pid)[0];
+}
+
 /** PID 1 of the container and all its descendants, parents before children. */
 export function containerProcesses(pid1: number): number[] {
   const seen: number[] = [];

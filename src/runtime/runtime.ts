@@ -120,7 +120,8 @@ export class Container {
     this.outputListener = opts.onOutput;
     this.lastExit = undefined;
     await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
-    this.state = 'running';
+    // a quick program's exit event can overtake the reply to start
+    if (this.lastExit === undefined) this.state = 'running';
   }
 
   /** Resolves when the container's PID 1 exits, with Docker's exit code (128+n for signal n). */

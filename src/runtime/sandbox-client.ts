@@ -11,7 +11,8 @@ import { EventEmitter } from 'node:events';
 import { MayflyError } from '../errors.js';
 import { distFile, mayflyHome } from '../paths.js';
 import { hostIdMapping, writeIdMaps, type IdMapping } from './idmap.js';
-import type { Op, Reply, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/protocol.js';
+import type { Op, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/protocol.js';
+import { childPid } from './process-tree.js';
 
 export interface SandboxInfo {
   rootfsDriver: string;
@@ -115,6 +116,11 @@ export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, {
     }
   }
 
+  /** The sandbox's host pid (the Node process inside the namespaces), for diagnostics and tests. */
+  processId(): number | undefined {
+    return childPid(this.child.pid!);
+  }
+
   request<K extends Op>(op: K, args: RequestMap[K]['args']): Promise<RequestMap[K]['result']> {
     if (this.closed) return Promise.reject(this.goneError());
     const id = this.nextId++;
@@ -130,7 +136,7 @@ export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, {
     if (this.closed) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.disconnect();
-    await exited;
+    await this.hold(exited);
   }
 
   private goneError(): MayflyError {

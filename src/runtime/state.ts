@@ -61,6 +61,11 @@ export function holdSandboxLock(l: Layout, sandboxId: string): number {
   return fd;
 }
 
+export function releaseSandboxLock(l: Layout, sandboxId: string, fd: number): void {
+  rmSync(join(l.sandboxes, `${sandboxId}.lock`), { force: true });
+  closeSync(fd);
+}
+
 export function sandboxAlive(l: Layout, sandboxId: string): boolean {
   const path = join(l.sandboxes, `${sandboxId}.lock`);
   if (!existsSync(path)) return false;

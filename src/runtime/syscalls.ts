@@ -101,6 +101,7 @@ const c = {
   mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   setsid: libc.func('int setsid()'),
   flock: libc.func('int flock(int fd, int op)'),
+  dup2: libc.func('int dup2(int oldfd, int newfd)'),
 };
 
 export function mount(src: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
@@ -230,4 +231,8 @@ export function tryLock(fd: number): boolean {
   const errno = koffi.errno();
   if (errno === constants.errno.EWOULDBLOCK) return false;
   throw new SyscallError('flock', errno, String(fd));
+}
+
+export function dup2(from: number, to: number): void {
+  check('dup2', c.dup2(from, to), () => `${from}, ${to}`);
 }

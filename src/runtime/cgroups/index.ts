@@ -1,2 +1,3 @@
-export * from './types.js';
-export { detectCgroups } from './detect.js';
+export { detectCgroups, type DetectCgroupsOptions } from './detect.js';
+export { prepareDelegatedCgroup } from './prepare-delegated-cgroup.js';
+export type { CgroupBackend, CgroupLimits, CgroupStats, ContainerCgroup } from './types.js';

@@ -3,6 +3,7 @@
  * and the lifecycle verbs (start, stop, kill, pause, exec, stats, remove).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,11 @@ import { MayflyError } from '../../errors.js';
 import type { ContainerCgroup } from '../cgroups/types.js';
 import { formatLogs, LogWriter } from '../logs.js';
 import { containerProcesses, processUsage, signalAll } from '../process-tree.js';
-import type { JoinPlan, ShimMessage, StartPlan } from '../shim/plan.js';
+import { SHIM_STDERR_FD, SHIM_STDIO, type JoinPlan, type ShimMessage, type StartPlan } from '../shim/plan.js';
 import type { ContainerSpec } from '../spec.js';
 import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
-import type { Shim } from './shim-pool.js';
+import { execved, type Shim } from './shim-pool.js';
 
 export interface SandboxServices {
   layout: Layout;
@@ -157,24 +158,34 @@ export class SandboxContainer {
     }
     this.attach = attach;
     this.exitCode = undefined;
+    // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: start clean
+    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'work'), { mode: 0o755 });
     const shim = await this.svc.takeShim();
     const { proc } = shim;
+    const outputs = { stdout: proc.stdout!, stderr: proc.stdio[SHIM_STDERR_FD] as Readable };
     for (const stream of ['stdout', 'stderr'] as const) {
-      proc[stream]!.on('data', (d: Buffer) => {
+      outputs[stream].on('data', (d: Buffer) => {
         this.log.write(stream, d);
         if (this.attach) this.svc.emit({ event: 'output', id: this.id, stream, data: d });
       });
     }
+    const wrapper = collect(proc.stderr!);
     let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
-    proc.on('message', (m: ShimMessage) => {
-      if (m.type === 'failed') failure = m;
-    });
     const closed = new Promise<number>((resolve) => {
-      proc.once('close', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+      proc.once('close', (code, signal) => resolve(exitCodeOf(code, signal, wrapper())));
     });
-    const execed = new Promise<void>((resolve) => proc.once('disconnect', () => resolve()));
+    // Either the shim announces its execve (then we watch it happen), or it reports a failure and exits.
+    const outcome = new Promise<void>((resolve) => {
+      proc.on('message', (m: ShimMessage) => {
+        if (m.type === 'failed') failure = m;
+        // gone instead of exec'd: wait for 'close', which comes after every message
+        if (m.type === 'exec') void execved(shim).then((ok) => (ok ? resolve() : closed.then(() => resolve())));
+      });
+      void closed.then(() => resolve());
+    });
     proc.send(this.startPlan());
-    await execed;
+    await outcome;
     if (failure) {
       await closed;
       this.status = 'exited';
@@ -278,11 +289,10 @@ export class SandboxContainer {
       cgroupProcs: this.cgroup?.procsFiles ?? [],
     };
     const [file, ...args] = ['nsenter', `--target=${pid}`, '--pid', '--', ...this.svc.shimCommand.slice(this.svc.shimCommand.indexOf('--') + 1)];
-    const proc = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    proc.stdout!.on('data', (d: Buffer) => out.push(d));
-    proc.stderr!.on('data', (d: Buffer) => err.push(d));
+    const proc = spawn(file!, args, { stdio: [...SHIM_STDIO] });
+    const stdout = collect(proc.stdout!);
+    const stderr = collect(proc.stdio[SHIM_STDERR_FD] as Readable);
+    const wrapper = collect(proc.stderr!);
     let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
     proc.on('message', (m: ShimMessage) => {
       if (m.type === 'ready') proc.send(plan);
@@ -290,13 +300,12 @@ export class SandboxContainer {
     });
     const code = await new Promise<number>((resolve, reject) => {
       proc.once('error', reject);
-      proc.once('close', (c, s) => resolve(c ?? 128 + (s ? signalNumber(s) : 0)));
+      proc.once('close', (c, s) => resolve(exitCodeOf(c, s, wrapper())));
     });
     if (failure && failure.exitCode !== 126 && failure.exitCode !== 127) {
-      throw new MayflyError('EXEC_FAILED', `exec in ${this.name} failed at "${failure.step}": ${failure.message}`, { details: { ...failure } });
+      throw new MayflyError('EXEC_FAILED', `exec in ${this.name} failed at "${failure.step}": ${failure.message}`, { details: { ...failure, wrapper: wrapper() } });
     }
-    const stderr = Buffer.concat(err).toString() + (failure ? `${failure.message}\n` : '');
-    return { exitCode: failure?.exitCode ?? code, stdout: Buffer.concat(out).toString(), stderr };
+    return { exitCode: failure?.exitCode ?? code, stdout: stdout(), stderr: stderr() + (failure ? `${failure.message}\n` : '') };
   }
 
   stats(): ContainerStats {
@@ -328,6 +337,23 @@ function startFailure(f: Extract<ShimMessage, { type: 'failed' }>, name: string)
     details: { exitCode: 125, step: f.step, errno: f.errno, container: name },
     hint: f.step.startsWith('mount') ? 'run `mayfly doctor` to see which mounts this machine allows' : undefined,
   });
+}
+
+/** Gathers a stream's text; the returned function reads what has arrived so far. */
+function collect(stream: Readable): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (d: Buffer) => chunks.push(d));
+  return () => Buffer.concat(chunks).toString();
+}
+
+/**
+ * Docker's exit code (128+n for signal n) from what the wrapper reports. util-linux 2.38 re-raises
+ * its child's fatal signal on itself, but cannot for SIGKILL: it then exits 1 with this message.
+ */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null, wrapperStderr: string): number {
+  if (signal) return 128 + signalNumber(signal);
+  if (code === 1 && wrapperStderr.includes('sigprocmask unblock failed')) return 128 + 9;
+  return code ?? 0;
 }
 
 function safeRead(path: string): string {

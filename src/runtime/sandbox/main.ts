@@ -13,7 +13,7 @@ import { distFile } from '../../paths.js';
 import { detectCgroups } from '../cgroups/index.js';
 import type { CgroupBackend } from '../cgroups/types.js';
 import * as sys from '../syscalls.js';
-import { ensureLayout, holdSandboxLock, layoutOf, reserveName, sweepOrphans } from '../state.js';
+import { ensureLayout, holdSandboxLock, layoutOf, releaseSandboxLock, reserveName, sweepOrphans } from '../state.js';
 import { SandboxContainer, type SandboxServices } from './container.js';
 import type { Request, SandboxMessage } from './protocol.js';
 import { ShimPool } from './shim-pool.js';
@@ -23,6 +23,7 @@ const layout = layoutOf(env.MAYFLY_HOME!);
 const sandboxId = env.MAYFLY_SANDBOX_ID!;
 const containers = new Map<string, SandboxContainer>();
 const warnings: string[] = [];
+let lockFd = -1;
 
 function send(msg: SandboxMessage): void {
   if (process.connected) process.send!(msg);
@@ -53,7 +54,7 @@ function findInit(): string | null {
 
 function boot(): SandboxServices {
   ensureLayout(layout);
-  holdSandboxLock(layout, sandboxId);
+  lockFd = holdSandboxLock(layout, sandboxId);
   const removed = sweepOrphans(layout, sandboxId);
   if (removed.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${removed.length} orphaned container(s)\n`);
   const rootfsDriver = probeRootfsDriver();
@@ -91,6 +92,7 @@ function boot(): SandboxServices {
 async function shutdown(pool: ShimPool): Promise<never> {
   pool.close();
   await Promise.allSettled([...containers.values()].map((c) => c.remove(true)));
+  releaseSandboxLock(layout, sandboxId, lockFd);
   process.exit(0);
 }
 

@@ -3,19 +3,41 @@
  * start only has to hand a waiting shim its plan, so that cost is paid before anyone asks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import type { ShimMessage } from '../shim/plan.js';
+import { existsSync, readlinkSync } from 'node:fs';
+import { childPid } from '../process-tree.js';
+import { SHIM_CHANNEL_FD, SHIM_STDIO, type ShimMessage } from '../shim/plan.js';
 
 export interface Shim {
   /** the util-linux `unshare` that created the namespaces and waits for the shim */
   proc: ChildProcess;
   /** the shim's pid (the container's PID 1 once it execs), as this sandbox numbers it */
   pid: number;
+  /** where the shim's IPC socket shows in /proc/PID/fd, and what it links to */
+  channelFd: string;
+  channel: string;
+}
+
+
+/**
+ * Resolves once the shim's execve has succeeded (its channel socket left its fd table: true), or
+ * the process is gone (false: its exit and any failure message are reported separately).
+ */
+export async function execved(shim: Shim): Promise<boolean> {
+  for (let i = 0; ; i++) {
+    let link: string | undefined;
+    try {
+      link = readlinkSync(shim.channelFd);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/proc/${shim.pid}/stat`);
+    }
+    if (link !== shim.channel) return true;
+    await new Promise((r) => (i < 20 ? setImmediate(r) : setTimeout(r, 1)));
+  }
 }
 
 export function spawnShim(command: string[]): Promise<Shim> {
   const [file, ...args] = command;
-  const proc = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = spawn(file!, args, { stdio: [...SHIM_STDIO] });
   return new Promise((resolve, reject) => {
     let stderr = '';
     const onErr = (d: Buffer) => (stderr += d.toString());
@@ -30,19 +52,9 @@ export function spawnShim(command: string[]): Promise<Shim> {
       proc.stderr!.off('data', onErr);
       const pid = childPid(proc.pid!);
       if (!pid) return fail('shim process not found');
-      resolve({ proc, pid });
+      resolve({ proc, pid, channelFd: `/proc/${pid}/fd/${SHIM_CHANNEL_FD}`, channel: m.channel });
     });
   });
-}
-
-/** The single child of a process (unshare --fork has exactly one). */
-export function childPid(pid: number): number | undefined {
-  try {
-    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
-    return first ? Number(first) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export class ShimPool {

@@ -4,9 +4,9 @@
  * sets the container up and execve()s its program. The channel is close-on-exec: when it closes
  * without a `failed` message, the program is running.
  */
-import { readFileSync, openSync } from 'node:fs';
+import { openSync, readFileSync, readlinkSync } from 'node:fs';
 import * as sys from '../syscalls.js';
-import { EXIT, type JoinPlan, type ShimMessage, type ShimPlan } from './plan.js';
+import { EXIT, SHIM_CHANNEL_FD, type JoinPlan, type ShimMessage, type ShimPlan } from './plan.js';
 import { execProcess, ExecFailure } from './process-setup.js';
 import { enterContainer, joinCgroups, step, StepError } from './start-sequence.js';
 
@@ -32,16 +32,18 @@ function joinContainer(plan: JoinPlan): void {
   });
 }
 
+const announceExec = () => send({ type: 'exec' });
+
 async function run(plan: ShimPlan): Promise<never> {
   try {
     if (plan.kind === 'start') {
       enterContainer(plan);
       const argv = plan.init ? ['/dev/init', '--', ...plan.argv] : plan.argv;
-      return execProcess(plan, { HOSTNAME: plan.hostname }, argv);
+      return await execProcess(plan, { HOSTNAME: plan.hostname }, argv, announceExec);
     }
     joinContainer(plan);
     const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
-    return execProcess(plan, { HOSTNAME: hostname });
+    return await execProcess(plan, { HOSTNAME: hostname }, plan.argv, announceExec);
   } catch (e) {
     const failure: ShimMessage =
       e instanceof ExecFailure
@@ -64,4 +66,6 @@ process.once('message', (plan: ShimPlan) => {
   void run(plan);
 });
 process.on('disconnect', () => process.exit(EXIT.RUNTIME));
-void send({ type: 'ready' });
+// The parent `unshare` holds a copy of the channel too, so its closing cannot signal a successful
+// execve; the socket leaving our fd table can.
+void send({ type: 'ready', channel: readlinkSync(`/proc/self/fd/${SHIM_CHANNEL_FD}`) });

@@ -52,8 +52,20 @@ export type ShimPlan = StartPlan | JoinPlan;
 
 /** Messages a shim sends to the sandbox. */
 export type ShimMessage =
-  | { type: 'ready' }
+  /** `channel`: the IPC socket as /proc/PID/fd shows it; it vanishes from there when execve succeeds */
+  | { type: 'ready'; channel: string }
+  /** sent just before execve */
+  | { type: 'exec' }
   | { type: 'failed'; step: string; message: string; exitCode: number; errno?: string };
+
+/**
+ * How a shim's descriptors are laid out by the sandbox: the wrapper (unshare, nsenter) keeps fd 2
+ * for its own diagnostics, so that they never mix with the container's stderr, which comes in on
+ * fd 4 and is moved to 2 just before execve.
+ */
+export const SHIM_STDIO = ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'] as const;
+export const SHIM_CHANNEL_FD = 3;
+export const SHIM_STDERR_FD = 4;
 
 /** Docker's conventions: 125 runtime failure, 126 not executable, 127 not found. */
 export const EXIT = { RUNTIME: 125, NOT_EXECUTABLE: 126, NOT_FOUND: 127 } as const;

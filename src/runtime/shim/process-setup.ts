@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync
 import { posix } from 'node:path';
 import { resolveUser } from '../user.js';
 import * as sys from '../syscalls.js';
-import { EXIT, type ProcessPlan } from './plan.js';
+import { EXIT, SHIM_STDERR_FD, type ProcessPlan } from './plan.js';
 import { step } from './start-sequence.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -76,7 +76,7 @@ function openDescriptors(): number[] {
 }
 
 /** Switches to the container's user and replaces this process with the container's program. */
-export function execProcess(plan: ProcessPlan, extraEnv: Record<string, string>, argv: string[] = plan.argv): never {
+export async function execProcess(plan: ProcessPlan, extraEnv: Record<string, string>, argv: string[] = plan.argv, announce: () => Promise<void>): Promise<never> {
   const user = step('resolve user', () => resolveUser(plan.user, readIfExists('/etc/passwd'), readIfExists('/etc/group')));
   const env = envWithDefaults(plan.env, { PATH: DEFAULT_PATH, ...extraEnv, HOME: user.home });
   step('create working directory', () => {
@@ -96,7 +96,9 @@ export function execProcess(plan: ProcessPlan, extraEnv: Record<string, string>,
   step('parent-death signal', () => sys.setParentDeathSignal(9));
   sys.setUmask(0o022);
   const fds = openDescriptors();
+  await announce();
   step('reset signals', () => sys.resetSignals());
+  if (fds.includes(SHIM_STDERR_FD)) sys.dup2(SHIM_STDERR_FD, 2);
   sys.prepareDescriptorsForExec(fds);
   try {
     return sys.execve(file, argv, env);

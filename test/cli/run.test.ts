@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUSYBOX } from '../support/runtime.js';
+
+const BIN = join(import.meta.dirname, '../../bin/mayfly.js');
+const mayfly = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('mayfly run', () => {
+  it('streams output and exits with the command code', () => {
+    const r = mayfly('run', '--rootfs', BUSYBOX, '-e', 'WHO=world', '--', 'sh', '-c', 'echo hello $WHO; echo oops >&2; exit 3');
+    expect(r.stdout).toBe('hello world\n');
+    expect(r.stderr).toBe('oops\n');
+    expect(r.status).toBe(3);
+  });
+
+  it('127 for a missing command, 126 for one that cannot run, 125 when mayfly fails', () => {
+    expect(mayfly('run', '--rootfs', BUSYBOX, '--', 'no-such-cmd').status).toBe(127);
+    expect(mayfly('run', '--rootfs', BUSYBOX, '--', '/etc/passwd').status).toBe(126);
+    const bad = mayfly('run', '--rootfs', BUSYBOX, '--tmpfs', 'relative', '--', 'true');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain('tmpfs.0.path');
+    expect(mayfly('run', '--bogus-flag', '--', 'true').stderr).toContain('unknown flag --bogus-flag');
+  });
+
+  it('applies the flags: user, workdir, hostname, tmpfs, volume, network', () => {
+    const r = mayfly(
+      'run', '--rootfs', BUSYBOX, '-u', 'app', '-w', '/home/app', '-h', 'cli-box', '--tmpfs', '/data:size=4m', '--network', 'none', '--init',
+      '--', 'sh', '-c', 'id -u; pwd; hostname; grep -c " /data tmpfs" /proc/mounts; ls /sys/class/net',
+    );
+    expect(r.stdout.split('\n')).toEqual(['999', '/home/app', 'cli-box', '1', 'lo', '']);
+    expect(r.status).toBe(0);
+  });
+
+  it('doctor reports what the machine offers', () => {
+    const r = spawnSync(process.execPath, [BIN, 'doctor', '--json'], { encoding: 'utf8', timeout: 30_000 });
+    const findings = JSON.parse(r.stdout) as { name: string; level: string }[];
+    expect(findings.find((f) => f.name === 'sandbox')?.level).toBe('ok');
+    expect(findings.find((f) => f.name === 'root filesystem')?.level).toBe('ok');
+    expect(findings.map((f) => f.name)).toEqual(expect.arrayContaining(['user namespaces', 'id mapping', 'fuse-overlayfs', 'cgroups (limits, freezer)', 'network helpers']));
+    expect(r.status).toBe(0);
+  });
+});

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { BUSYBOX, until } from '../support/runtime.js';
+
+function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (argv[0] === 'sleep' && argv[1] === marker) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Any process whose mount table still holds a mount of these container directories. */
+function mountsOf(dirs: string[]): string[] {
+  const hits = new Set<string>();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      for (const line of readFileSync(`/proc/${p}/mountinfo`, 'utf8').split('\n')) if (dirs.some((d) => line.includes(d))) hits.add(line);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return [...hits];
+}
+
+async function startOwner(count: number, marker: string): Promise<{ pid: number; dirs: string[]; sandbox: number }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../support/owner.mjs'), BUSYBOX, String(count), marker], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (c) => reject(new Error(`owner exited with ${c}`)));
+  });
+  return { pid: child.pid!, ...JSON.parse(line) };
+}
+
+describe('nothing left behind', () => {
+  it('kill -9 of the owning process removes processes, mounts and directories', async () => {
+    const marker = String(400000 + (process.pid % 10000));
+    const owner = await startOwner(3, marker);
+    expect(processesWith(marker)).toHaveLength(3);
+    expect(owner.dirs.every((d) => existsSync(d))).toBe(true);
+    process.kill(owner.pid, 'SIGKILL');
+    await until(() => processesWith(marker).length === 0, 10_000, 'container processes to end');
+    await until(() => owner.dirs.every((d) => !existsSync(d)), 10_000, 'container directories to go');
+    expect(mountsOf(owner.dirs)).toEqual([]);
+    await until(() => !existsSync(`/proc/${owner.sandbox}`), 10_000, 'the sandbox to exit');
+  });
+
+  it('a sandbox killed outright takes its containers with it; the next start sweeps the directories', async () => {
+    const marker = String(410000 + (process.pid % 10000));
+    const owner = await startOwner(2, marker);
+    process.kill(owner.sandbox, 'SIGKILL');
+    await until(() => processesWith(marker).length === 0, 10_000, 'the pid namespace to end');
+    expect(owner.dirs.every((d) => existsSync(d))).toBe(true); // nobody was left to clean up...
+    const live = await Runtime.start();
+    const keep = await live.create({ layers: [BUSYBOX], command: ['true'] });
+    const next = await Runtime.start(); // ...until the next sandbox starts, which must spare live ones
+    expect(owner.dirs.some((d) => existsSync(d))).toBe(false);
+    expect(existsSync(keep.dir)).toBe(true);
+    process.kill(owner.pid, 'SIGKILL');
+    await next.close();
+    await live.close();
+    expect(existsSync(keep.dir)).toBe(false);
+  });
+});
