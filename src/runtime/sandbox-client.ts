@@ -10,6 +10,7 @@ import { readlinkSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { MayflyError } from '../errors.js';
 import { distFile, mayflyHome } from '../paths.js';
+import { prepareDelegatedCgroup } from './cgroups/index.js';
 import { hostIdMapping, writeIdMaps, type IdMapping } from './idmap.js';
 import type { Op, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/protocol.js';
 import { childPid } from './process-tree.js';
@@ -63,6 +64,7 @@ export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, {
     const home = opts.home ?? mayflyHome();
     const id = randomBytes(8).toString('hex');
     const idMapping = hostIdMapping();
+    await prepareDelegatedCgroup();
     const env: NodeJS.ProcessEnv = { ...process.env, MAYFLY_HOME: home, MAYFLY_SANDBOX_ID: id, MAYFLY_FULL_IDMAP: idMapping.single ? '0' : '1' };
     delete env.NODE_OPTIONS; // test runners' loaders have no business in the sandbox
     const args = [

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { BUSYBOX, until } from '../support/runtime.js';
 
@@ -34,12 +34,24 @@ function mountsOf(dirs: string[]): string[] {
   return [...hits];
 }
 
+const owners: number[] = [];
+afterEach(() => {
+  for (const pid of owners.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 async function startOwner(count: number, marker: string): Promise<{ pid: number; dirs: string[]; sandbox: number }> {
   const child = spawn(process.execPath, [join(import.meta.dirname, '../support/owner.mjs'), BUSYBOX, String(count), marker], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`owner exited with ${c}`)));
   });
+  owners.push(child.pid!);
   return { pid: child.pid!, ...JSON.parse(line) };
 }
 

@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isWritableBy, parseKeyed, pollUntil, readNumber, removeCgroupDir, writeOptionalControl } from './cgroup-files.js';
+import { isWritableBy, parseKeyed, pollUntil, readNumber, removeCgroupDir, sweepCgroupDirs, writeOptionalControl } from './cgroup-files.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -67,5 +67,20 @@ describe('cgroup files', () => {
     const started = Date.now();
     expect(await pollUntil(() => false, 50, 5)).toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+});
+
+describe('sweepCgroupDirs', () => {
+  it('removes old, empty, unclaimed container cgroups only', async () => {
+    const parent = tempDir();
+    const id = (n: number) => n.toString(16).padStart(32, '0');
+    const old = Date.now() / 1000 - 3600;
+    for (const name of [`c-${id(1)}`, `c-${id(2)}`, `c-${id(3)}`, 'c-not-an-id', 'sandbox']) mkdirSync(join(parent, name));
+    for (const name of [`c-${id(1)}`, `c-${id(2)}`, 'c-not-an-id', 'sandbox']) utimesSync(join(parent, name), old, old);
+    const removed = await sweepCgroupDirs([parent, join(parent, 'missing')], 'c-', (x) => x === id(1));
+    expect(removed).toEqual([id(2)]);
+    expect(existsSync(join(parent, `c-${id(1)}`))).toBe(true); // claimed
+    expect(existsSync(join(parent, `c-${id(3)}`))).toBe(true); // too young
+    expect(existsSync(join(parent, 'sandbox'))).toBe(true);
   });
 });

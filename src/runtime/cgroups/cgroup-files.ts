@@ -4,7 +4,8 @@
  * ContainerCgroup.stats() and oomKilled() are; writes and removal are async.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MayflyError } from '../../errors.js';
 
@@ -100,6 +101,34 @@ export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<vo
       throw cgroupError(`cannot remove cgroup ${dir}`, cause, { dir });
     }
   }
+}
+
+const SWEEP_GRACE_MS = 60_000;
+
+/** The shared part of every backend's sweep: `<parent>/<prefix><id>` dirs nobody claims. */
+export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown: (id: string) => boolean): Promise<string[]> {
+  const removed: string[] = [];
+  for (const parent of parents) {
+    let names: string[] = [];
+    try {
+      names = await readdir(parent);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const id = name.slice(prefix.length);
+      if (!name.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(id) || isKnown(id)) continue;
+      const dir = join(parent, name);
+      try {
+        if (Date.now() - (await stat(dir)).mtimeMs < SWEEP_GRACE_MS) continue;
+        await rmdir(dir); // refused (EBUSY) while processes are inside
+        removed.push(id);
+      } catch {
+        // busy or gone: not ours to force
+      }
+    }
+  }
+  return removed;
 }
 
 /** Calls `check` every `intervalMs` until it returns true (→ true) or `timeoutMs` passes (→ false). */

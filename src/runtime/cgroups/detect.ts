@@ -39,6 +39,6 @@ export function withDefaults(opts: DetectCgroupsOptions): Required<DetectCgroups
   };
 }
 
-function noCgroups(reason: string): CgroupBackend {
-  return { kind: 'none', reason, controllers: [], create: async () => null };
+export function noCgroups(reason: string): CgroupBackend {
+  return { kind: 'none', reason, controllers: [], create: async () => null, sweep: async () => [] };
 }

@@ -40,4 +40,9 @@ export interface CgroupBackend {
   readonly controllers: ReadonlyArray<'memory' | 'cpu' | 'pids' | 'freezer'>;
   /** creates the container's cgroup(s) and writes its limits; null for the `none` backend */
   create(containerId: string, limits: CgroupLimits): Promise<ContainerCgroup | null>;
+  /**
+   * Removes empty container cgroups that `isKnown` does not claim (left by a sandbox that was
+   * killed). Cgroups that still hold processes, or were made a moment ago, are left alone.
+   */
+  sweep(isKnown: (containerId: string) => boolean): Promise<string[]>;
 }

@@ -12,6 +12,7 @@ import {
   readKeyed,
   readNumber,
   removeCgroupDir,
+  sweepCgroupDirs,
   writeControl,
   writeOptionalControl,
 } from './cgroup-files.js';
@@ -47,6 +48,7 @@ export function createV2Backend(layout: V2Layout): CgroupBackend {
       }
       return new V2ContainerCgroup(dir);
     },
+    sweep: (isKnown) => sweepCgroupDirs([layout.base], 'c-', isKnown),
   };
 }
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError, isMayflyError } from '../../errors.js';
 import { distFile } from '../../paths.js';
-import { detectCgroups } from '../cgroups/index.js';
+import { detectCgroups, noCgroups } from '../cgroups/index.js';
 import type { CgroupBackend } from '../cgroups/types.js';
 import * as sys from '../syscalls.js';
 import { ensureLayout, holdSandboxLock, layoutOf, releaseSandboxLock, reserveName, sweepOrphans } from '../state.js';
@@ -59,7 +59,9 @@ function boot(): SandboxServices {
   if (removed.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${removed.length} orphaned container(s)\n`);
   const rootfsDriver = probeRootfsDriver();
   let cgroups: CgroupBackend = detectCgroups();
-  if (env.MAYFLY_CGROUPS === 'none') cgroups = { kind: 'none', reason: 'disabled by MAYFLY_CGROUPS=none', controllers: [], create: async () => null };
+  if (env.MAYFLY_CGROUPS === 'none') cgroups = noCgroups('disabled by MAYFLY_CGROUPS=none');
+  // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
+  void cgroups.sweep((id) => existsSync(join(layout.containers, id))).catch(() => {});
   const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
   const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
   let limitWarned = false;
