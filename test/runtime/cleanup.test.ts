@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { BUSYBOX, until } from '../support/runtime.js';
+import { BUSYBOX, isRoot, until } from '../support/runtime.js';
 
 function processesWith(marker: string): number[] {
   const out: number[] = [];
@@ -79,6 +79,11 @@ describe('nothing left behind', () => {
     const next = await Runtime.start(); // ...until the next sandbox starts, which must spare live ones
     expect(owner.dirs.some((d) => existsSync(d))).toBe(false);
     expect(existsSync(keep.dir)).toBe(true);
+    if (isRoot) {
+      // their cgroups too (cgroup v1 as root here)
+      const cgroupDirs = owner.dirs.map((d) => `/sys/fs/cgroup/memory/mayfly/${basename(d)}`);
+      await until(() => cgroupDirs.every((d) => !existsSync(d)), 5000, 'orphaned cgroups to be removed');
+    }
     process.kill(owner.pid, 'SIGKILL');
     await next.close();
     await live.close();

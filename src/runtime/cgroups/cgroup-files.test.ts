@@ -84,3 +84,13 @@ describe('sweepCgroupDirs', () => {
     expect(existsSync(join(parent, 'sandbox'))).toBe(true);
   });
 });
+
+describe('sweepCgroupDirs with known orphans', () => {
+  it('removes them at once, without the grace period', async () => {
+    const parent = tempDir();
+    const orphan = 'a'.repeat(32);
+    mkdirSync(join(parent, orphan));
+    expect(await sweepCgroupDirs([parent], '', () => false)).toEqual([]);
+    expect(await sweepCgroupDirs([parent], '', () => false, new Set([orphan]))).toEqual([orphan]);
+  });
+});

@@ -105,8 +105,11 @@ export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<vo
 
 const SWEEP_GRACE_MS = 60_000;
 
-/** The shared part of every backend's sweep: `<parent>/<prefix><id>` dirs nobody claims. */
-export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown: (id: string) => boolean): Promise<string[]> {
+/**
+ * The shared part of every backend's sweep: `<parent>/<prefix><id>` dirs nobody claims. `orphans`
+ * are ids known to be dead (their containers were just swept): they need no grace period.
+ */
+export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown: (id: string) => boolean, orphans: ReadonlySet<string> = new Set()): Promise<string[]> {
   const removed: string[] = [];
   for (const parent of parents) {
     let names: string[] = [];
@@ -120,7 +123,7 @@ export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown
       if (!name.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(id) || isKnown(id)) continue;
       const dir = join(parent, name);
       try {
-        if (Date.now() - (await stat(dir)).mtimeMs < SWEEP_GRACE_MS) continue;
+        if (!orphans.has(id) && Date.now() - (await stat(dir)).mtimeMs < SWEEP_GRACE_MS) continue;
         await rmdir(dir); // refused (EBUSY) while processes are inside
         removed.push(id);
       } catch {

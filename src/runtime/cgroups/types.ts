@@ -42,7 +42,8 @@ export interface CgroupBackend {
   create(containerId: string, limits: CgroupLimits): Promise<ContainerCgroup | null>;
   /**
    * Removes empty container cgroups that `isKnown` does not claim (left by a sandbox that was
-   * killed). Cgroups that still hold processes, or were made a moment ago, are left alone.
+   * killed). Cgroups that still hold processes, or were made a moment ago, are left alone, unless
+   * `orphans` names them (containers known to be dead).
    */
-  sweep(isKnown: (containerId: string) => boolean): Promise<string[]>;
+  sweep(isKnown: (containerId: string) => boolean, orphans?: ReadonlySet<string>): Promise<string[]>;
 }

@@ -30,9 +30,9 @@ export function createV1Backend(layout: V1Layout): CgroupBackend {
     reason: `cgroup v1 controllers under ${[layout.memory, layout.cpu, layout.pids, layout.freezer].filter(Boolean).join(', ')}`,
     controllers: layout.freezer ? ['memory', 'cpu', 'pids', 'freezer'] : ['memory', 'cpu', 'pids'],
     create: (containerId, limits) => createV1Cgroup(layout, containerId, limits),
-    sweep: (isKnown) => {
+    sweep: (isKnown, orphans) => {
       const roots = [layout.memory, layout.cpu, layout.pids, layout.freezer, layout.cpuacct].filter((r): r is string => Boolean(r));
-      return sweepCgroupDirs([...new Set(roots)].map((r) => join(r, V1_PARENT)), '', isKnown);
+      return sweepCgroupDirs([...new Set(roots)].map((r) => join(r, V1_PARENT)), '', isKnown, orphans);
     },
   };
 }

@@ -48,7 +48,7 @@ export function createV2Backend(layout: V2Layout): CgroupBackend {
       }
       return new V2ContainerCgroup(dir);
     },
-    sweep: (isKnown) => sweepCgroupDirs([layout.base], 'c-', isKnown),
+    sweep: (isKnown, orphans) => sweepCgroupDirs([layout.base], 'c-', isKnown, orphans),
   };
 }
 

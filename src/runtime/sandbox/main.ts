@@ -61,7 +61,7 @@ function boot(): SandboxServices {
   let cgroups: CgroupBackend = detectCgroups();
   if (env.MAYFLY_CGROUPS === 'none') cgroups = noCgroups('disabled by MAYFLY_CGROUPS=none');
   // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
-  void cgroups.sweep((id) => existsSync(join(layout.containers, id))).catch(() => {});
+  void cgroups.sweep((id) => existsSync(join(layout.containers, id)), new Set(removed)).catch(() => {});
   const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
   const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
   let limitWarned = false;
