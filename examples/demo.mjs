@@ -1,31 +1,15 @@
 // The demo: a throwaway web server in a rootless container, answering on the host, then gone.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import getPort from 'get-port';
-import { Runtime } from '../dist/runtime/runtime.js';
+import { busyboxRootfs } from '../dist/fixtures/busybox-rootfs.js';
 import { mayflyHome } from '../dist/paths.js';
-
-/** A tiny busybox root filesystem, made once in mayfly's cache (images arrive with `mayfly pull`). */
-function busyboxRootfs() {
-  const dir = join(mayflyHome(), 'demo-rootfs');
-  if (existsSync(join(dir, 'bin/httpd'))) return dir;
-  for (const d of ['bin', 'etc', 'tmp', 'www']) mkdirSync(join(dir, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
-  chmodSync(join(dir, 'bin/busybox'), 0o755);
-  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
-    if (applet && applet !== 'busybox') symlinkSync('busybox', join(dir, 'bin', applet));
-  }
-  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/www:/bin/sh\n');
-  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nwww-data:x:33:\n');
-  return dir;
-}
+import { Runtime } from '../dist/runtime/runtime.js';
 
 const started = performance.now();
 const runtime = await Runtime.start();
 const port = await getPort({ host: '127.0.0.1' });
 const web = await runtime.run({
-  layers: [busyboxRootfs()],
+  layers: [busyboxRootfs(join(mayflyHome(), 'fixtures/busybox'))], // images arrive with `mayfly pull`
   command: ['sh', '-c', `echo "<h1>hello from a rootless mayfly container ($(hostname))</h1>" > /www/index.html && exec httpd -f -v -p 127.0.0.1:${port} -h /www`],
   network: 'host', // published ports (-P) arrive with the networking work
   tmpfs: [{ path: '/www', size: '1m' }],

@@ -86,9 +86,6 @@ const c = {
   setns: libc.func('int setns(int fd, int nstype)'),
   unshare: libc.func('int unshare(int flags)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
-  setresuid: libc.func('int setresuid(uint32_t r, uint32_t e, uint32_t s)'),
-  setresgid: libc.func('int setresgid(uint32_t r, uint32_t e, uint32_t s)'),
-  setgroups: libc.func('int setgroups(size_t size, const uint32_t *list)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
   umask: libc.func('uint32_t umask(uint32_t mask)'),
   chdir: libc.func('int chdir(const char *path)'),
@@ -154,11 +151,22 @@ export function limitCapabilities(keep: ReadonlySet<number>, lastCap: number): v
   check('prctl', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), () => 'PR_CAP_AMBIENT_CLEAR_ALL');
 }
 
+const SYS_CREDS: Record<string, { setgroups: number; setresuid: number; setresgid: number }> = {
+  x64: { setgroups: 116, setresuid: 117, setresgid: 119 },
+  arm64: { setgroups: 159, setresuid: 147, setresgid: 149 },
+};
+
+/**
+ * Changes the credentials of the calling thread only, with raw system calls: glibc's wrappers
+ * would signal every Node thread to follow (~2 ms), and this thread is about to execve anyway.
+ */
 export function setCredentials(uid: number, gid: number, groups: readonly number[]): void {
-  // Raw setgroups/setresgid/setresuid; glibc applies them to every thread of this process.
-  check('setgroups', c.setgroups(groups.length, groups.length ? Uint32Array.from(groups) : null), () => groups.join(','));
-  check('setresgid', c.setresgid(gid, gid, gid), () => String(gid));
-  check('setresuid', c.setresuid(uid, uid, uid), () => String(uid));
+  const nr = SYS_CREDS[process.arch];
+  if (!nr) throw new Error(`setCredentials: unsupported architecture ${process.arch}`);
+  const list = Buffer.from(Uint32Array.from(groups).buffer);
+  check('setgroups', c.syscall(nr.setgroups, 'long', groups.length, 'void *', list), () => groups.join(','));
+  check('setresgid', c.syscall(nr.setresgid, 'long', gid, 'long', gid, 'long', gid), () => String(gid));
+  check('setresuid', c.syscall(nr.setresuid, 'long', uid, 'long', uid, 'long', uid), () => String(uid));
 }
 
 export function setUmask(mask: number): void {

@@ -25,6 +25,8 @@ export interface SandboxServices {
   initBinary: string | null;
   shimCommand: string[];
   takeShim(): Promise<Shim>;
+  /** warms the next shim; called when a start is over */
+  refillShims(): void;
   createCgroup(id: string, spec: ContainerSpec): Promise<ContainerCgroup | null>;
   emit(event: { event: 'exit'; id: string; exitCode: number; oomKilled: boolean } | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }): void;
 }
@@ -158,9 +160,6 @@ export class SandboxContainer {
     }
     this.attach = attach;
     this.exitCode = undefined;
-    // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: start clean
-    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
-    mkdirSync(join(this.dir, 'work'), { mode: 0o755 });
     const shim = await this.svc.takeShim();
     const { proc } = shim;
     const outputs = { stdout: proc.stdout!, stderr: proc.stdio[SHIM_STDERR_FD] as Readable };
@@ -185,7 +184,7 @@ export class SandboxContainer {
       void closed.then(() => resolve());
     });
     proc.send(this.startPlan());
-    await outcome;
+    await outcome.finally(() => this.svc.refillShims());
     if (failure) {
       await closed;
       this.status = 'exited';
@@ -203,6 +202,10 @@ export class SandboxContainer {
 
   private async onExit(code: number): Promise<number> {
     this.log.flush();
+    // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: empty it
+    // now, off the path of the next start
+    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'work'), { mode: 0o755 });
     const oomKilled = this.cgroup?.oomKilled() ?? false;
     this.status = 'exited';
     this.exitCode = code;

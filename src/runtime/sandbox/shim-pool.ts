@@ -68,10 +68,12 @@ export class ShimPool {
     this.fill();
   }
 
-  /** A ready shim: a waiting one if there is one, else a fresh one. */
+  /**
+   * A ready shim: a waiting one if there is one, else a fresh one. The pool is refilled by
+   * `refill()` once the caller's start is done: a Node start-up beside it would slow it down.
+   */
   async take(): Promise<Shim> {
     const next = this.ready.shift();
-    this.fill();
     if (next) {
       try {
         return await next;
@@ -85,6 +87,10 @@ export class ShimPool {
   close(): void {
     this.closed = true;
     for (const p of this.ready.splice(0)) p.then((s) => s.proc.kill('SIGKILL')).catch(() => {});
+  }
+
+  refill(): void {
+    this.fill();
   }
 
   private fill(): void {

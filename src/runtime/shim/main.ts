@@ -7,7 +7,7 @@
 import { openSync, readFileSync, readlinkSync } from 'node:fs';
 import * as sys from '../syscalls.js';
 import { EXIT, SHIM_CHANNEL_FD, type JoinPlan, type ShimMessage, type ShimPlan } from './plan.js';
-import { execProcess, ExecFailure } from './process-setup.js';
+import { execProcess, ExecFailure, warmUp } from './process-setup.js';
 import { enterContainer, joinCgroups, step, StepError } from './start-sequence.js';
 
 function send(msg: ShimMessage): Promise<void> {
@@ -62,6 +62,9 @@ async function run(plan: ShimPlan): Promise<never> {
   }
 }
 
+// A pooled shim waits long before it is used: run the pure parts of the start sequence once now,
+// so that V8's first-run compilation is not paid during the container's start.
+warmUp();
 process.once('message', (plan: ShimPlan) => {
   void run(plan);
 });

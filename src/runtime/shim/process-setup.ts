@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import { resolveUser } from '../user.js';
 import * as sys from '../syscalls.js';
 import { EXIT, SHIM_STDERR_FD, type ProcessPlan } from './plan.js';
+import { secureJoin } from './secure-join.js';
 import { step } from './start-sequence.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -106,5 +107,22 @@ export async function execProcess(plan: ProcessPlan, extraEnv: Record<string, st
     const errno = (e as sys.SyscallError).errnoName;
     const code = errno === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE;
     throw new ExecFailure(`exec ${file}: ${errno === 'ENOEXEC' ? 'exec format error' : (e as Error).message}`, code, 'execve');
+  }
+}
+
+/** Exercises the side-effect-free helpers of the start sequence (see the shim's main). */
+export function warmUp(): void {
+  for (let i = 0; i < 3; i++) {
+    secureJoin('/', '/etc/hosts');
+    secureJoin('/', '/proc/self/fd');
+    readIfExists('/proc/self/mountinfo');
+    resolveUser('root', 'root:x:0:0:root:/root:/bin/sh\n', 'root:x:0:\n');
+    envWithDefaults(['A=1'], { PATH: DEFAULT_PATH });
+    openDescriptors();
+    try {
+      findExecutable('sh', '/bin:/usr/bin');
+    } catch {
+      // only warming up
+    }
   }
 }
