@@ -18,7 +18,17 @@ export type MayflyErrorCode =
   | 'EXEC_FAILED'
   | 'CGROUP_FAILED'
   | 'USER_NOT_FOUND'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  // images
+  | 'REFERENCE_INVALID'
+  | 'IMAGE_NOT_FOUND'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_ERROR'
+  | 'DIGEST_MISMATCH'
+  | 'MANIFEST_UNSUPPORTED'
+  | 'PLATFORM_NOT_FOUND'
+  | 'LAYER_REJECTED';
 
 export interface MayflyErrorOptions {
   hint?: string;
