@@ -3,7 +3,7 @@
  * Docker's json-file driver, so that logs can be read again with timestamps, filtered by stream and
  * followed while the container runs.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
@@ -17,15 +17,17 @@ export interface LogEntry {
 
 const TAIL_KEPT = 100;
 
+/**
+ * Written synchronously: a container's exit is reported only after its last line is on disk, so
+ * `logs()` right after `wait()` sees everything.
+ */
 export class LogWriter {
-  private readonly out: WriteStream;
+  private fd: number | undefined;
   private readonly partial: Record<LogStream, string> = { stdout: '', stderr: '' };
   /** the last lines, kept in memory for error messages */
   readonly tail: LogEntry[] = [];
 
-  constructor(path: string) {
-    this.out = createWriteStream(path, { flags: 'a' });
-  }
+  constructor(private readonly path: string) {}
 
   write(stream: LogStream, chunk: Buffer | string): void {
     const text = this.partial[stream] + chunk.toString();
@@ -42,16 +44,18 @@ export class LogWriter {
     }
   }
 
-  close(): Promise<void> {
+  close(): void {
     this.flush();
-    return new Promise((resolve) => this.out.end(resolve));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   private append(stream: LogStream, line: string): void {
     const entry = { time: new Date().toISOString(), stream, line };
     this.tail.push(entry);
     if (this.tail.length > TAIL_KEPT) this.tail.shift();
-    this.out.write(`${JSON.stringify({ t: entry.time, s: stream === 'stdout' ? 'o' : 'e', l: line })}\n`);
+    this.fd ??= openSync(this.path, 'a');
+    writeSync(this.fd, `${JSON.stringify({ t: entry.time, s: stream === 'stdout' ? 'o' : 'e', l: line })}\n`);
   }
 }
 

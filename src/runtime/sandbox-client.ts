@@ -105,7 +105,13 @@ export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, {
       await writeIdMaps(child.pid!, idMapping);
       child.stdin!.end('\n');
       const r = await ready;
-      const client = new SandboxClient(child, home, id, { rootfsDriver: r.rootfsDriver, cgroups: r.cgroups, idMapping, warnings: r.warnings });
+      const warnings = [...r.warnings];
+      if (idMapping.single) {
+        warnings.push(
+          'only your own user id is mapped into containers (no /etc/subuid range, or no newuidmap): images that run services as other users cannot chown; `mayfly doctor` says how to fix it',
+        );
+      }
+      const client = new SandboxClient(child, home, id, { rootfsDriver: r.rootfsDriver, cgroups: r.cgroups, idMapping, warnings });
       client.stderrTail = stderr;
       return client;
     } catch (cause) {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BUSYBOX, isRoot, useRuntime } from '../support/runtime.js';
 
@@ -11,6 +12,7 @@ describe('resource limits', () => {
     expect(exit.exitCode).toBe(137);
     expect(exit.oomKilled).toBe(true);
     await c.remove();
+    expect(existsSync(`/sys/fs/cgroup/memory/mayfly/${c.id}`)).toBe(false); // the cgroup went with it
   });
 
   it.runIf(isRoot)('as root: the pids limit holds', async () => {

@@ -38,6 +38,21 @@ describe('root filesystem', () => {
   });
 });
 
+describe('/dev', () => {
+  it('has the usual devices, a private pts, shm and mqueue', async () => {
+    const { out, exitCode } = await sh(
+      runtime(),
+      'echo x > /dev/null && head -c 8 /dev/urandom | wc -c && head -c 4 /dev/zero | wc -c && echo $(ls /dev) && grep -c -E " /dev/(pts|shm|mqueue) " /proc/mounts',
+    );
+    expect(exitCode).toBe(0);
+    const [random, zero, names, specials] = out.trim().split('\n');
+    expect([random!.trim(), zero!.trim(), specials]).toEqual(['8', '4', '3']);
+    for (const d of ['full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero', 'fd']) {
+      expect(names!.split(' ')).toContain(d);
+    }
+  });
+});
+
 describe('tmpfs', () => {
   it('is memory-backed, sized, and gone after stop', async () => {
     const rt = runtime();

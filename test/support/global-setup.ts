@@ -2,7 +2,7 @@
  * Once per test run: a private MAYFLY_HOME and the test root filesystems, handed to every worker
  * through the environment (also inherited by the owner processes some tests spawn).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from './rootfs.js';
@@ -12,5 +12,19 @@ export default function setup(): () => void {
   process.env.MAYFLY_HOME = join(base, 'home');
   process.env.MAYFLY_TEST_BUSYBOX = makeBusyboxRootfs(join(base, 'busybox'));
   process.env.MAYFLY_TEST_TMP_BASE = base;
-  return () => rmSync(base, { recursive: true, force: true });
+  return async () => {
+    // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
+    const containers = join(process.env.MAYFLY_HOME, 'containers');
+    const list = () => {
+      try {
+        return readdirSync(containers);
+      } catch {
+        return [];
+      }
+    };
+    for (let i = 0; i < 100 && list().length; i++) await new Promise((r) => setTimeout(r, 50));
+    const leaked = list();
+    rmSync(base, { recursive: true, force: true });
+    if (leaked.length) throw new Error(`the tests leaked ${leaked.length} container(s): ${leaked.join(', ')}`);
+  };
 }

@@ -202,10 +202,6 @@ export class SandboxContainer {
 
   private async onExit(code: number): Promise<number> {
     this.log.flush();
-    // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: empty it
-    // now, off the path of the next start
-    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
-    mkdirSync(join(this.dir, 'work'), { mode: 0o755 });
     const oomKilled = this.cgroup?.oomKilled() ?? false;
     this.status = 'exited';
     this.exitCode = code;
@@ -214,6 +210,10 @@ export class SandboxContainer {
     this.pausedBy = undefined;
     this.saveState();
     this.svc.emit({ event: 'exit', id: this.id, exitCode: code, oomKilled });
+    // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: empty it
+    // now, after the exit is reported and before any restart
+    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'work'), { mode: 0o755 });
     return code;
   }
 
@@ -322,7 +322,7 @@ export class SandboxContainer {
       if (!force) throw new MayflyError('CONTAINER_STATE', `container ${this.name} is running`, { hint: 'stop it first, or remove it with force' });
       await this.stop('SIGKILL', 0);
     }
-    await this.log.close();
+    this.log.close();
     await this.cgroup?.remove();
     rmSync(this.dir, { recursive: true, force: true });
     releaseName(this.svc.layout, this.name, this.id);

@@ -52,7 +52,7 @@ async function run(plan: ShimPlan): Promise<never> {
           ? {
               type: 'failed',
               step: e.step,
-              message: e.message,
+              message: (e.cause as Error)?.message ?? String(e.cause),
               exitCode: EXIT.RUNTIME,
               ...((e.cause as sys.SyscallError)?.errnoName ? { errno: (e.cause as sys.SyscallError).errnoName } : {}),
             }

@@ -56,7 +56,8 @@ export function joinCgroups(procsFiles: string[]): void {
 
 function mountRootfs(plan: StartPlan): void {
   const r = plan.rootfs;
-  if (r.driver !== 'overlay') return;
+  // pivot_root needs the new root to be a mount point: a prepared directory becomes one by a bind
+  if (r.driver === 'prepared') return sys.mount(r.target, r.target, null, sys.MS.BIND | sys.MS.REC);
   // overlay wants the top layer first; `userxattr` lets it keep whiteouts as user.* xattrs inside a
   // user namespace, and `volatile` skips syncs nobody needs for a throwaway upper dir.
   const lower = [...r.lowerDirs].reverse().join(':');
