@@ -137,7 +137,9 @@ export async function sandboxFindings(): Promise<Finding[]> {
       { name: 'sandbox', level: 'ok', detail: `user, mount and pid namespaces created in ${ms} ms` },
       rootfsDriver === 'overlay'
         ? { name: 'root filesystem', level: 'ok', detail: 'kernel overlayfs inside the user namespace' }
-        : { name: 'root filesystem', level: 'warn', detail: 'overlayfs refused in a user namespace: layers are copied per container (slow)', fix: 'use Linux >= 5.11' },
+        : rootfsDriver === 'fuse-overlayfs'
+          ? { name: 'root filesystem', level: 'warn', detail: 'fuse-overlayfs (the kernel refuses overlayfs in a user namespace): works, starts slower', fix: 'use Linux >= 5.11 for kernel overlayfs' }
+          : { name: 'root filesystem', level: 'warn', detail: 'neither kernel overlayfs nor fuse-overlayfs works: layers are copied per container (slow)', fix: 'use Linux >= 5.11, or apt install fuse-overlayfs and make /dev/fuse usable' },
       cgroups.startsWith('none')
         ? { name: 'cgroups (limits, freezer)', level: 'warn', detail: cgroups.replace(/^none: /, ''), fix: 'limits need root (cgroup v1) or a delegated cgroup v2 subtree (systemd user session)' }
         : { name: 'cgroups (limits, freezer)', level: 'ok', detail: cgroups },

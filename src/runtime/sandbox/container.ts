@@ -15,16 +15,20 @@ import { SHIM_STDERR_FD, SHIM_STDIO, type JoinPlan, type ShimMessage, type Start
 import type { ContainerSpec } from '../spec.js';
 import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
+import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
 import { execved, type Shim } from './shim-pool.js';
+
+export type RootfsDriver = 'overlay' | 'fuse-overlayfs' | 'copy';
 
 export interface SandboxServices {
   layout: Layout;
   sandboxId: string;
-  rootfsDriver: 'overlay' | 'copy';
+  rootfsDriver: RootfsDriver;
   fullIdMap: boolean;
   initBinary: string | null;
   shimCommand: string[];
-  takeShim(): Promise<Shim>;
+  /** a warm shim, or (`fresh`) one started now, whose mount namespace sees the sandbox's latest mounts */
+  takeShim(fresh?: boolean): Promise<Shim>;
   /** warms the next shim; called when a start is over */
   refillShims(): void;
   createCgroup(id: string, spec: ContainerSpec): Promise<ContainerCgroup | null>;
@@ -52,6 +56,7 @@ export class SandboxContainer {
   private log: LogWriter;
   private cgroup: ContainerCgroup | null = null;
   private pausedBy: 'freezer' | 'sigstop' | undefined;
+  private fuse: FuseMount | undefined;
   attach = false;
 
   constructor(
@@ -160,7 +165,12 @@ export class SandboxContainer {
     }
     this.attach = attach;
     this.exitCode = undefined;
-    const shim = await this.svc.takeShim();
+    const fuse = this.svc.rootfsDriver === 'fuse-overlayfs';
+    if (fuse) this.fuse = await mountFuseOverlay(this.spec.layers, join(this.dir, 'upper'), join(this.dir, 'work'), join(this.dir, 'rootfs'));
+    const shim = await this.svc.takeShim(fuse).catch(async (e: unknown) => {
+      await this.unmountFuse();
+      throw e;
+    });
     const { proc } = shim;
     const outputs = { stdout: proc.stdout!, stderr: proc.stdio[SHIM_STDERR_FD] as Readable };
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -187,6 +197,7 @@ export class SandboxContainer {
     await outcome.finally(() => this.svc.refillShims());
     if (failure) {
       await closed;
+      await this.unmountFuse();
       this.status = 'exited';
       this.exitCode = failure.exitCode;
       this.saveState();
@@ -200,8 +211,14 @@ export class SandboxContainer {
     return shim.pid;
   }
 
+  private async unmountFuse(): Promise<void> {
+    await this.fuse?.unmount();
+    this.fuse = undefined;
+  }
+
   private async onExit(code: number): Promise<number> {
     this.log.flush();
+    await this.unmountFuse();
     const oomKilled = this.cgroup?.oomKilled() ?? false;
     this.status = 'exited';
     this.exitCode = code;

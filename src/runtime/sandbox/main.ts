@@ -14,9 +14,10 @@ import { detectCgroups, noCgroups } from '../cgroups/index.js';
 import type { CgroupBackend } from '../cgroups/types.js';
 import * as sys from '../syscalls.js';
 import { ensureLayout, holdSandboxLock, layoutOf, releaseSandboxLock, reserveName, sweepOrphans } from '../state.js';
-import { SandboxContainer, type SandboxServices } from './container.js';
+import { SandboxContainer, type RootfsDriver, type SandboxServices } from './container.js';
 import type { Request, SandboxMessage } from './protocol.js';
-import { ShimPool } from './shim-pool.js';
+import { mountFuseOverlay } from './fuse-overlay.js';
+import { ShimPool, spawnShim } from './shim-pool.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -29,19 +30,30 @@ function send(msg: SandboxMessage): void {
   if (process.connected) process.send!(msg);
 }
 
-/** Can this kernel mount overlayfs inside our user namespace? Decided once per sandbox. */
-function probeRootfsDriver(): 'overlay' | 'copy' {
+/**
+ * Kernel overlayfs inside our user namespace, else fuse-overlayfs, else a copy per container:
+ * decided once per sandbox by trying, reported by `mayfly doctor`.
+ */
+async function probeRootfsDriver(): Promise<RootfsDriver> {
   const forced = env.MAYFLY_ROOTFS_DRIVER;
-  if (forced === 'overlay' || forced === 'copy') return forced;
+  if (forced === 'overlay' || forced === 'fuse-overlayfs' || forced === 'copy') return forced;
   const tmp = mkdtempSync(join(layout.home, 'probe-'));
+  const dirs = { lower: join(tmp, 'lower'), upper: join(tmp, 'upper'), work: join(tmp, 'work'), merged: join(tmp, 'merged') };
+  for (const d of Object.values(dirs)) mkdirSync(d);
   try {
-    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(tmp, d));
-    sys.mount('overlay', join(tmp, 'merged'), 'overlay', 0, `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr,volatile`);
-    sys.umount(join(tmp, 'merged'));
+    sys.mount('overlay', dirs.merged, 'overlay', 0, `lowerdir=${dirs.lower},upperdir=${dirs.upper},workdir=${dirs.work},userxattr,volatile`);
+    sys.umount(dirs.merged);
     return 'overlay';
   } catch (e) {
-    warnings.push(`overlayfs is not available in a user namespace here (${(e as Error).message}): containers get a copy of their layers, which is slower`);
-    return 'copy';
+    const why = (e as Error).message;
+    try {
+      await (await mountFuseOverlay([dirs.lower], dirs.upper, dirs.work, dirs.merged)).unmount();
+      warnings.push(`kernel overlayfs is refused in a user namespace here (${why}): using fuse-overlayfs, which is slower`);
+      return 'fuse-overlayfs';
+    } catch {
+      warnings.push(`neither kernel overlayfs (${why}) nor fuse-overlayfs works here: containers get a copy of their layers, which is slow`);
+      return 'copy';
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -52,12 +64,12 @@ function findInit(): string | null {
   return null;
 }
 
-function boot(): SandboxServices {
+async function boot(): Promise<SandboxServices> {
   ensureLayout(layout);
   lockFd = holdSandboxLock(layout, sandboxId);
   const removed = sweepOrphans(layout, sandboxId);
   if (removed.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${removed.length} orphaned container(s)\n`);
-  const rootfsDriver = probeRootfsDriver();
+  const rootfsDriver = await probeRootfsDriver();
   let cgroups: CgroupBackend = detectCgroups();
   if (env.MAYFLY_CGROUPS === 'none') cgroups = noCgroups('disabled by MAYFLY_CGROUPS=none');
   // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
@@ -72,7 +84,7 @@ function boot(): SandboxServices {
     fullIdMap: env.MAYFLY_FULL_IDMAP === '1',
     initBinary: findInit(),
     shimCommand,
-    takeShim: () => pool.take(),
+    takeShim: (fresh) => (fresh ? spawnShim(shimCommand) : pool.take()),
     refillShims: () => setTimeout(() => pool.refill(), 0),
     async createCgroup(id, spec) {
       // Joining cgroup v1 hierarchies costs ~10 ms per start: only containers with limits pay it;
@@ -166,15 +178,17 @@ function toError(e: unknown): MayflyError {
   return new MayflyError('SANDBOX_FAILED', `sandbox error: ${(e as Error)?.message ?? String(e)}`, { details: { stack: (e as Error)?.stack } });
 }
 
-try {
-  const svc = boot();
-  process.on('message', (req: Request) => {
-    handle(svc, req).then(
-      (value) => send({ re: req.id, ok: true, value }),
-      (e: unknown) => send({ re: req.id, ok: false, error: toError(e).toJSON() }),
-    );
-  });
-} catch (e) {
-  process.stderr.write(`mayfly sandbox failed to start: ${(e as Error).stack ?? e}\n`);
-  process.exit(125);
-}
+boot().then(
+  (svc) => {
+    process.on('message', (req: Request) => {
+      handle(svc, req).then(
+        (value) => send({ re: req.id, ok: true, value }),
+        (e: unknown) => send({ re: req.id, ok: false, error: toError(e).toJSON() }),
+      );
+    });
+  },
+  (e: unknown) => {
+    process.stderr.write(`mayfly sandbox failed to start: ${(e as Error).stack ?? e}\n`);
+    process.exit(125);
+  },
+);

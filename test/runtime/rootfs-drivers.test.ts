@@ -1,0 +1,43 @@
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { BUSYBOX } from '../support/runtime.js';
+
+function fuseUsable(): boolean {
+  try {
+    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
+    return ['/usr/bin/fuse-overlayfs', '/bin/fuse-overlayfs'].some((p) => existsSync(p));
+  } catch {
+    return false;
+  }
+}
+
+// Where a kernel refuses overlayfs in a user namespace: fuse-overlayfs, else a private copy.
+describe.each([
+  { driver: 'copy', usable: true, writesAt: 'rootfs' },
+  { driver: 'fuse-overlayfs', usable: fuseUsable(), writesAt: 'upper' },
+])('$driver root filesystem driver', ({ driver, usable, writesAt }) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    if (!usable) return;
+    process.env.MAYFLY_ROOTFS_DRIVER = driver;
+    rt = await Runtime.start({ onWarning: () => {} });
+    delete process.env.MAYFLY_ROOTFS_DRIVER;
+  });
+  afterAll(() => rt?.close());
+
+  it.runIf(usable)('runs the container; writes never reach the layer; nothing stays mounted', async () => {
+    expect(rt.info.rootfsDriver).toBe(driver);
+    const c = await rt.create({ layers: [BUSYBOX], command: ['sh', '-c', 'cat /etc/marker; echo changed > /etc/marker; grep " / " /proc/mounts'] });
+    const out: string[] = [];
+    await c.start({ onOutput: (_s, d) => out.push(Buffer.from(d).toString()) });
+    expect((await c.wait()).exitCode).toBe(0);
+    expect(out.join('')).toContain('from the layer');
+    expect(out.join('')).not.toMatch(/^overlay \/ overlay/m);
+    expect(readFileSync(join(BUSYBOX, 'etc/marker'), 'utf8')).toBe('from the layer\n');
+    expect(readFileSync(join(c.dir, writesAt, 'etc/marker'), 'utf8')).toBe('changed\n');
+    await c.remove();
+    expect(existsSync(c.dir)).toBe(false);
+  });
+});
