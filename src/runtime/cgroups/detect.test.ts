@@ -1,26 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fakeCgroupfs } from '../../../test/support/fake-cgroupfs.js';
 import { detectCgroups } from './detect.js';
 import { ownV2Path } from './v2-layout.js';
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
-
-/** A fake cgroupfs in a temp dir: paths ending in "/" are directories, the rest files. */
-function fakeCgroupfs(entries: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'mayfly-cgroupfs-'));
-  roots.push(root);
-  for (const [path, content] of Object.entries(entries)) {
-    const full = join(root, path);
-    mkdirSync(path.endsWith('/') ? full : dirname(full), { recursive: true });
-    if (!path.endsWith('/')) writeFileSync(full, content);
-  }
-  return root;
-}
 
 const me = process.getuid!();
 /** a uid that owns nothing in the fake trees */

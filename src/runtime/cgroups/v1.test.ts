@@ -1,28 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fakeCgroupfs } from '../../../test/support/fake-cgroupfs.js';
 import { isMayflyError } from '../../errors.js';
 import type { ContainerCgroup } from './types.js';
 import { createV1Backend } from './v1.js';
 import { findV1Layout, type V1Layout } from './v1-layout.js';
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
-
-/** A fake cgroupfs in a temp dir: paths ending in "/" are directories, the rest files. */
-function fakeCgroupfs(entries: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'mayfly-cgroupfs-'));
-  roots.push(root);
-  for (const [path, content] of Object.entries(entries)) {
-    const full = join(root, path);
-    mkdirSync(path.endsWith('/') ? full : dirname(full), { recursive: true });
-    if (!path.endsWith('/')) writeFileSync(full, content);
-  }
-  return root;
-}
 
 function layoutOf(root: string): V1Layout {
   const probe = findV1Layout(root, 0);
