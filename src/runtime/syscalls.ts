@@ -99,6 +99,7 @@ const c = {
   setsid: libc.func('int setsid()'),
   flock: libc.func('int flock(int fd, int op)'),
   dup2: libc.func('int dup2(int oldfd, int newfd)'),
+  lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, uint8_t *value, size_t size)'),
 };
 
 export function mount(src: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
@@ -243,4 +244,11 @@ export function tryLock(fd: number): boolean {
 
 export function dup2(from: number, to: number): void {
   check('dup2', c.dup2(from, to), () => `${from}, ${to}`);
+}
+
+/** An extended attribute's value as text, or undefined when the file has none by that name. */
+export function getXattr(path: string, name: string): string | undefined {
+  const buf = Buffer.alloc(256);
+  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  return n < 0 ? undefined : buf.subarray(0, n).toString();
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { MayflyError } from '../../errors.js';
@@ -13,6 +13,7 @@ import { formatLogs, LogWriter } from '../logs.js';
 import { containerProcesses, processUsage, signalAll } from '../process-tree.js';
 import { SHIM_STDERR_FD, SHIM_STDIO, type JoinPlan, type ShimMessage, type StartPlan } from '../shim/plan.js';
 import type { ContainerSpec } from '../spec.js';
+import { getXattr } from '../syscalls.js';
 import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
 import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
@@ -57,7 +58,8 @@ export class SandboxContainer {
   private cgroup: ContainerCgroup | null = null;
   private pausedBy: 'freezer' | 'sigstop' | undefined;
   private fuse: FuseMount | undefined;
-  attach = false;
+  private attach = false;
+  private readonly createdAt = new Date().toISOString();
 
   constructor(
     readonly id: string,
@@ -70,8 +72,7 @@ export class SandboxContainer {
   }
 
   /** Prepares the container's directory: upper/work dirs, generated /etc files, volumes, cgroup. */
-  async create(): Promise<string[]> {
-    const warnings: string[] = [];
+  async create(): Promise<void> {
     for (const d of ['upper', 'work', 'rootfs', 'etc']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o755 });
     this.writeEtcFiles();
     for (const v of this.spec.volumes) mkdirSync(this.volumeDir(v.name), { recursive: true, mode: 0o755 });
@@ -85,7 +86,6 @@ export class SandboxContainer {
     if (this.svc.rootfsDriver === 'copy') await this.copyLayers();
     this.cgroup = await this.svc.createCgroup(this.id, this.spec);
     this.saveState();
-    return warnings;
   }
 
   private volumeDir(name: string): string {
@@ -108,11 +108,15 @@ export class SandboxContainer {
     writeFileSync(join(etc, 'resolv.conf'), safeRead('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
   }
 
-  /** Without overlayfs, the container gets a private copy of its layers, whiteouts applied by cp order. */
+  /** Without an overlay filesystem the container gets a private copy of its layers, bottom first. */
   private async copyLayers(): Promise<void> {
     const target = join(this.dir, 'rootfs');
     for (const layer of this.spec.layers) {
+      const { whiteouts, opaque } = overlayMarkers(layer);
+      // what this layer deletes or hides goes first, then its files; its whiteout nodes last
+      for (const p of [...whiteouts, ...opaque]) rmSync(join(target, p), { recursive: true, force: true });
       await run('cp', ['-a', '--no-target-directory', layer, target]);
+      for (const p of whiteouts) rmSync(join(target, p), { force: true });
     }
   }
 
@@ -121,7 +125,7 @@ export class SandboxContainer {
       id: this.id,
       name: this.name,
       sandboxId: this.svc.sandboxId,
-      createdAt: new Date().toISOString(),
+      createdAt: this.createdAt,
       status: this.status,
       command: this.spec.command,
       ...(this.exitCode !== undefined ? { exitCode: this.exitCode } : {}),
@@ -374,6 +378,24 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null, w
   if (signal) return 128 + signalNumber(signal);
   if (code === 1 && wrapperStderr.includes('sigprocmask unblock failed')) return 128 + 9;
   return code ?? 0;
+}
+
+/** Overlay's whiteouts (0/0 character devices) and opaque directories in a layer, relative paths. */
+export function overlayMarkers(layer: string): { whiteouts: string[]; opaque: string[] } {
+  const whiteouts: string[] = [];
+  const opaque: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(layer, rel), { withFileTypes: true })) {
+      const p = join(rel, e.name);
+      if (e.isCharacterDevice() && lstatSync(join(layer, p)).rdev === 0) whiteouts.push(p);
+      else if (e.isDirectory()) {
+        if (getXattr(join(layer, p), 'user.overlay.opaque') === 'y') opaque.push(p);
+        walk(p);
+      }
+    }
+  };
+  walk('');
+  return { whiteouts, opaque };
 }
 
 function safeRead(path: string): string {

@@ -129,8 +129,8 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       const c = new SandboxContainer(id, name, spec, svc);
       containers.set(id, c);
       try {
-        const created = await c.create();
-        return { dir: c.dir, warnings: [...created, ...warnings.splice(0)] };
+        await c.create();
+        return { dir: c.dir, warnings: warnings.splice(0) };
       } catch (e) {
         containers.delete(id);
         await c.remove(true).catch(() => {});
