@@ -32,6 +32,10 @@ export class Runtime {
   ) {
     sandbox.on('exit', (e) => this.containers.get(e.id)?._exited({ exitCode: e.exitCode, oomKilled: e.oomKilled }));
     sandbox.on('output', (e) => this.containers.get(e.id)?._output(e.stream, e.data));
+    // a killed sandbox took its containers with it: nobody may wait for them forever
+    sandbox.on('gone', () => {
+      for (const c of this.containers.values()) c._exited({ exitCode: 137, oomKilled: false });
+    });
     this.warn(sandbox.info.warnings);
   }
 

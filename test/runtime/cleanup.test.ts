@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isMayflyError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { BUSYBOX, isRoot, until } from '../support/runtime.js';
 
@@ -88,5 +89,18 @@ describe('nothing left behind', () => {
     await next.close();
     await live.close();
     expect(existsSync(keep.dir)).toBe(false);
+  });
+
+  it('in the owner, a killed sandbox ends every wait() (137) and later calls say SANDBOX_GONE', async () => {
+    const rt = await Runtime.start();
+    const c = await rt.create({ layers: [BUSYBOX], command: ['sleep', '1000'] });
+    await c.start();
+    const waiting = c.wait();
+    process.kill(rt.sandbox.processId()!, 'SIGKILL');
+    expect((await waiting).exitCode).toBe(137);
+    const err = await c.exec(['true']).catch((e: unknown) => e);
+    expect(isMayflyError(err, 'SANDBOX_GONE')).toBe(true);
+    await (await Runtime.start()).close(); // sweeps the dead sandbox's directory
+    expect(existsSync(c.dir)).toBe(false);
   });
 });
