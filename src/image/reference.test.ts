@@ -14,6 +14,7 @@ const valid: Array<[string, string, string]> = [
   ['docker.io/library/mongo:7', 'docker.io/library/mongo:7', 'mongo:7'],
   ['index.docker.io/library/mongo:7', 'docker.io/library/mongo:7', 'mongo:7'],
   ['index.docker.io/mongo', 'docker.io/library/mongo:latest', 'mongo:latest'],
+  ['library/a/b', 'docker.io/library/a/b:latest', 'library/a/b:latest'],
   ['bitnami/redis:7.2', 'docker.io/bitnami/redis:7.2', 'bitnami/redis:7.2'],
   ['docker.io/bitnami/redis', 'docker.io/bitnami/redis:latest', 'bitnami/redis:latest'],
   [`ghcr.io/o/r@${sha}`, `ghcr.io/o/r@${sha}`, `ghcr.io/o/r@${sha}`],

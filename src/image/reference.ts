@@ -129,6 +129,11 @@ function checkDigest(text: string, digest: string): void {
   }
 }
 
+/** Whether text is a registry name: `host`, `host:port`, `[ipv6]:port`. */
+export function isRegistryName(text: string): boolean {
+  return domainPattern.test(text);
+}
+
 /** The registry names that all mean Docker Hub collapse to `docker.io`. */
 export function normalizeRegistry(registry: string): string {
   return registry === DOCKER_HUB_LEGACY || registry === DOCKER_HUB_API ? DOCKER_HUB : registry;
@@ -143,7 +148,9 @@ export function formatReference(ref: ImageReference): string {
 export function familiarName(ref: ImageReference): string {
   let name = `${ref.registry}/${ref.repository}`;
   if (ref.registry === DOCKER_HUB) {
-    name = ref.repository.startsWith(OFFICIAL_NAMESPACE) ? ref.repository.slice(OFFICIAL_NAMESPACE.length) : ref.repository;
+    const official = ref.repository.slice(OFFICIAL_NAMESPACE.length);
+    // `library/a/b` keeps its prefix: dropping it would read back as the user repository `a/b`.
+    name = ref.repository.startsWith(OFFICIAL_NAMESPACE) && !official.includes('/') ? official : ref.repository;
   }
   return name + suffix(ref);
 }
