@@ -161,7 +161,8 @@ async function runHelper(name: string, host: string, file: string, env: NodeJS.P
     child.stdin?.on('error', () => {}); // a helper that exits without reading must not crash us (EPIPE)
     child.stdin?.end(serverUrl);
   });
-  if (error?.code === 'ENOENT') {
+  // EACCES: PATH names a directory we may not search, and the helper is in none we may
+  if (error?.code === 'ENOENT' || error?.code === 'EACCES') {
     throw new MayflyError('REGISTRY_AUTH', `${file} asks the credential helper ${program} for ${host}, but it is not on PATH`, {
       hint: `install ${program}, or remove "${name}" from credsStore/credHelpers in ${file}, or point DOCKER_CONFIG at a directory without it`,
       details: { registry: host, helper: program },
