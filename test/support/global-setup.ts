@@ -5,13 +5,15 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unpackDebianBase } from './debian-base.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
-export default function setup(): () => void {
+export default async function setup(): Promise<() => Promise<void>> {
   const base = mkdtempSync(join(process.env.MAYFLY_TEST_TMP ?? tmpdir(), 'mayfly-test-'));
   process.env.MAYFLY_HOME = join(base, 'home');
   process.env.MAYFLY_TEST_BUSYBOX = makeBusyboxRootfs(join(base, 'busybox'));
   process.env.MAYFLY_TEST_TMP_BASE = base;
+  process.env.MAYFLY_TEST_DEBIAN = await unpackDebianBase(process.env.MAYFLY_TEST_BUSYBOX, base);
   return async () => {
     // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
     const containers = join(process.env.MAYFLY_HOME, 'containers');
