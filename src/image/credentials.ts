@@ -13,7 +13,9 @@ import { MayflyError } from '../errors.js';
 import { mayflyHome } from '../paths.js';
 import { normalizeRegistry } from './reference.js';
 
-export type RegistryCredentials = { username: string; password: string } | { identityToken: string };
+import type { RegistryCredentials } from './registry/auth.js';
+
+export type { RegistryCredentials };
 
 export interface CredentialOptions {
   /** mayfly's home (auth.json lives there); default `mayflyHome()` */
