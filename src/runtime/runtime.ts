@@ -9,10 +9,32 @@ import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
 import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
 import { parseContainerSpec, type ContainerSpec, type ContainerSpecInput } from './spec.js';
+import type { PullProgress } from '../image/pull.js';
+import { runDefaults } from '../image/run-defaults.js';
+import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
 
 export interface ExitStatus {
   exitCode: number;
   oomKilled: boolean;
+}
+
+/** A container from an image (and optionally extra layers on top), or from layers alone. */
+export type ContainerOptions = Omit<ContainerSpecInput, 'layers' | 'command'> & {
+  /** an image reference (`busybox`, `mongo:7`, `127.0.0.1:5000/app@sha256:…`); its config gives the defaults */
+  image?: string;
+  /** replaces the image's Entrypoint (and drops its Cmd), as `docker run --entrypoint` */
+  entrypoint?: string[];
+  /** `missing` (default): pull when not in the store; `always`; `never`: fail when not in the store */
+  pull?: 'missing' | 'always' | 'never';
+  /** layer directories, bottom first: the whole root filesystem, or layers on top of the image's */
+  layers?: string[];
+  command?: string[];
+};
+
+export interface PullOptions {
+  /** os/arch[/variant], default this host's */
+  platform?: string;
+  onProgress?: (p: PullProgress) => void;
 }
 
 export interface RuntimeOptions {
@@ -26,10 +48,15 @@ export class Runtime {
   private readonly containers = new Map<string, Container>();
   private readonly warned = new Set<string>();
 
+  private readonly store: ImageStore;
+  private nextPull = 1;
+
   private constructor(
     readonly sandbox: SandboxClient,
     private readonly onWarning: (message: string) => void,
   ) {
+    this.store = new ImageStore(sandbox.home);
+    sandbox.on('warning', (m) => this.warn([m]));
     sandbox.on('exit', (e) => this.containers.get(e.id)?._exited({ exitCode: e.exitCode, oomKilled: e.oomKilled }));
     sandbox.on('output', (e) => this.containers.get(e.id)?._output(e.stream, e.data));
     // a killed sandbox took its containers with it: nobody may wait for them forever
@@ -48,9 +75,28 @@ export class Runtime {
     return this.sandbox.info;
   }
 
-  /** Validates the spec (every wrong field is named) and prepares the container, without starting it. */
-  async create(input: ContainerSpecInput): Promise<Container> {
-    const spec = parseContainerSpec(input);
+  /** Pulls an image into the store (layers shared with every image that has them). */
+  async pull(ref: string, opts: PullOptions = {}): Promise<ImageRecord> {
+    const pullId = this.nextPull++;
+    const listener = (e: { pullId: number; progress: PullProgress }) => {
+      if (e.pullId === pullId) opts.onProgress?.(e.progress);
+    };
+    this.sandbox.on('pull-progress', listener);
+    try {
+      return await this.sandbox.request('pull', { ref, pullId, ...(opts.platform ? { platform: opts.platform } : {}) });
+    } finally {
+      this.sandbox.off('pull-progress', listener);
+    }
+  }
+
+  /** The images in the store, read from disk (no sandbox round trip). */
+  images(): ImageRecord[] {
+    return this.store.list();
+  }
+
+  /** Validates the options (every wrong field is named), pulls the image if needed, and prepares the container without starting it. */
+  async create(input: ContainerOptions): Promise<Container> {
+    const spec = input.image ? await this.specFromImage(input) : parseContainerSpec(input as ContainerSpecInput);
     const id = randomBytes(16).toString('hex');
     const name = spec.name ?? `mayfly-${id.slice(0, 12)}`;
     const { dir, warnings } = await this.sandbox.request('create', { id, name, spec });
@@ -60,8 +106,42 @@ export class Runtime {
     return c;
   }
 
+  private async specFromImage(input: ContainerOptions): Promise<ContainerSpec> {
+    const { image, entrypoint, pull = 'missing', layers = [], command, ...rest } = input;
+    // every other field is checked before any network or disk work
+    parseContainerSpec({ ...rest, layers: ['/'], command: ['-'] });
+    const ref = image!;
+    let record = pull === 'always' ? undefined : this.store.find(ref);
+    if (!record) {
+      if (pull === 'never') throw new MayflyError('IMAGE_NOT_FOUND', `image ${ref} is not in the store and pull is 'never'`, { hint: `mayfly pull ${ref}` });
+      record = await this.pull(ref);
+    }
+    const d = runDefaults(record.config, {
+      ...(command ? { command } : {}),
+      ...(entrypoint ? { entrypoint } : {}),
+      ...(rest.env ? { env: rest.env } : {}),
+      ...(rest.user ? { user: rest.user } : {}),
+      ...(rest.workingDir ? { workingDir: rest.workingDir } : {}),
+      ...(rest.stopSignal ? { stopSignal: rest.stopSignal } : {}),
+      ...(rest.labels ? { labels: rest.labels } : {}),
+    });
+    if (!d.command.length) {
+      throw new MayflyError('INVALID_OPTION', `image ${ref} has no Entrypoint or Cmd: give a command`, { details: { image: ref } });
+    }
+    return parseContainerSpec({
+      ...rest,
+      layers: [...record.layers.map((l) => this.store.layerPath(l.chainId)), ...layers],
+      command: d.command,
+      env: d.env,
+      user: d.user,
+      workingDir: d.workingDir,
+      ...(d.stopSignal ? { stopSignal: d.stopSignal } : {}),
+      labels: { ...d.labels, 'mayfly.image': ref, 'mayfly.image.id': record.id },
+    });
+  }
+
   /** create + start */
-  async run(input: ContainerSpecInput, opts: { attach?: boolean } = {}): Promise<Container> {
+  async run(input: ContainerOptions, opts: { attach?: boolean } = {}): Promise<Container> {
     const c = await this.create(input);
     try {
       await c.start(opts);

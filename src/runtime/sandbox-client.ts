@@ -38,7 +38,15 @@ async function waitForOwnUserNamespace(pid: number, child: ChildProcess): Promis
   }
 }
 
-export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, { event: 'exit' }>]; output: [Extract<SandboxEvent, { event: 'output' }>]; gone: [] }> {
+type Events = {
+  exit: [Extract<SandboxEvent, { event: 'exit' }>];
+  output: [Extract<SandboxEvent, { event: 'output' }>];
+  'pull-progress': [Extract<SandboxEvent, { event: 'pull-progress' }>];
+  warning: [string];
+  gone: [];
+};
+
+export class SandboxClient extends EventEmitter<Events> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string }>();
   private closed = false;
@@ -158,6 +166,8 @@ export class SandboxClient extends EventEmitter<{ exit: [Extract<SandboxEvent, {
     if ('event' in m) {
       if (m.event === 'exit') this.emit('exit', m);
       else if (m.event === 'output') this.emit('output', m);
+      else if (m.event === 'pull-progress') this.emit('pull-progress', m);
+      else if (m.event === 'warning') this.emit('warning', m.message);
       return;
     }
     const p = this.pending.get(m.re);

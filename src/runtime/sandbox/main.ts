@@ -9,6 +9,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError, isMayflyError } from '../../errors.js';
+import { pullImage } from '../../image/pull.js';
+import { parsePlatform } from '../../image/registry/index.js';
+import { ImageStore } from '../../image/store/image-store.js';
 import { distFile } from '../../paths.js';
 import { detectCgroups, noCgroups } from '../cgroups/index.js';
 import type { CgroupBackend } from '../cgroups/types.js';
@@ -23,6 +26,7 @@ const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
 const sandboxId = env.MAYFLY_SANDBOX_ID!;
 const containers = new Map<string, SandboxContainer>();
+const store = new ImageStore(layout.home);
 const warnings: string[] = [];
 let lockFd = -1;
 
@@ -166,6 +170,15 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       await c.remove(req.args.force);
       containers.delete(req.args.id);
       return null;
+    }
+    case 'pull': {
+      const { ref, platform, pullId } = req.args;
+      return pullImage(store, ref, {
+        chown: svc.fullIdMap ? 'keep' : 'tolerate',
+        ...(platform ? { platform: parsePlatform(platform) } : {}),
+        onProgress: (progress) => send({ event: 'pull-progress', pullId, progress }),
+        onWarning: (message) => send({ event: 'warning', message }),
+      });
     }
     case 'shutdown':
       setImmediate(() => process.disconnect());

@@ -2,6 +2,8 @@
 import type { SerializedMayflyError } from '../../errors.js';
 import type { ContainerSpec } from '../spec.js';
 import type { CgroupStats } from '../cgroups/types.js';
+import type { PullProgress } from '../../image/pull.js';
+import type { ImageRecord } from '../../image/store/image-store.js';
 
 export interface ContainerCreate {
   id: string;
@@ -38,6 +40,7 @@ export interface RequestMap {
   stats: { args: { id: string }; result: ContainerStats };
   remove: { args: { id: string; force: boolean }; result: null };
   shutdown: { args: Record<string, never>; result: null };
+  pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
 }
 
 export type Op = keyof RequestMap;
@@ -49,6 +52,8 @@ export type Reply = { re: number; ok: true; value: unknown } | { re: number; ok:
 export type SandboxEvent =
   | { event: 'ready'; hostPid: number; rootfsDriver: string; cgroups: string; warnings: string[] }
   | { event: 'exit'; id: string; exitCode: number; oomKilled: boolean }
-  | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array };
+  | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }
+  | { event: 'pull-progress'; pullId: number; progress: PullProgress }
+  | { event: 'warning'; message: string };
 
 export type SandboxMessage = Reply | SandboxEvent;
