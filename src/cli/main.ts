@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isMayflyError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { doctorCommand } from './doctor-command.js';
+import { imagesCommand, pullCommand } from './image-commands.js';
 import { runCommand } from './run-command.js';
 
 const USAGE = `Usage: mayfly COMMAND [ARGS]
@@ -11,6 +12,8 @@ Throwaway containers without a daemon and without root.
 
 Commands:
   run       run a command in a new container (mayfly run --help)
+  pull      pull an image into the local store, with progress
+  images    list the images in the store
   doctor    report what this machine offers a rootless runtime, and what to install
   version   print the version
 `;
@@ -29,6 +32,10 @@ export async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'doctor':
       return doctorCommand(rest);
+    case 'pull':
+      return pullCommand(rest);
+    case 'images':
+      return imagesCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);

@@ -1,17 +1,20 @@
 /** `mayfly run`: start a container in the foreground, stream its output, exit with its code. */
 import { resolve } from 'node:path';
 import { MayflyError } from '../errors.js';
-import { Runtime } from '../runtime/runtime.js';
+import { Runtime, type ContainerOptions } from '../runtime/runtime.js';
 import { parseContainerSpec, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
 import { parseFlags, type FlagSpec } from './args.js';
 
-export const RUN_USAGE = `Usage: mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
+export const RUN_USAGE = `Usage: mayfly run [OPTIONS] IMAGE [COMMAND [ARG...]]
+       mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
 
-Runs COMMAND in a new container and exits with its exit code
-(125: mayfly failed, 126: command cannot be run, 127: command not found).
+Runs a command in a new container (the image's Entrypoint/Cmd by default) and exits with its
+exit code (125: mayfly failed, 126: command cannot be run, 127: command not found).
 
 Options:
       --rootfs DIR          run a plain directory as the container's only (read-only) layer
+      --entrypoint CMD      replace the image's entrypoint
+      --pull WHEN           missing (default), always or never
       --rm                  remove the container when it exits (always the case for now)
       --name NAME           container name
       --network MODE        none (default: loopback only) or host
@@ -31,6 +34,8 @@ Options:
 
 const FLAGS: FlagSpec[] = [
   { names: ['--rootfs'], kind: 'string', key: 'rootfs' },
+  { names: ['--entrypoint'], kind: 'string', key: 'entrypoint' },
+  { names: ['--pull'], kind: 'string', key: 'pull' },
   { names: ['--rm'], kind: 'boolean', key: 'rm' },
   { names: ['--name'], kind: 'string', key: 'name' },
   { names: ['--network', '--net'], kind: 'string', key: 'network' },
@@ -57,15 +62,18 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-export function specFromRunArgs(argv: string[]): { spec: ContainerSpecInput; help: boolean } {
-  const { flags: f, rest } = parseFlags(argv, FLAGS, 'run');
-  if (f.help) return { spec: { layers: [], command: [] }, help: true };
+export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help: boolean } {
+  const { flags: f, rest: args } = parseFlags(argv, FLAGS, 'run');
+  if (f.help) return { spec: {}, help: true };
   if (f.detach) {
     throw new MayflyError('INVALID_OPTION', 'mayfly run -d is not available yet: containers live as long as the mayfly process that started them', {
       hint: 'run it in the foreground, or start it from a test with the mayfly API',
     });
   }
-  if (!f.rootfs) throw new MayflyError('INVALID_OPTION', 'mayfly run needs --rootfs DIR (images come with `mayfly pull`)', { hint: 'see `mayfly run --help`' });
+  const image = f.rootfs ? undefined : args[0];
+  const rest = image ? args.slice(1) : args;
+  if (!f.rootfs && !image) throw new MayflyError('INVALID_OPTION', 'mayfly run needs an IMAGE or --rootfs DIR', { hint: 'see `mayfly run --help`' });
+  if (f.pull && !['missing', 'always', 'never'].includes(f.pull as string)) throw new MayflyError('INVALID_OPTION', `--pull must be missing, always or never, got "${f.pull}"`);
   const env: Record<string, string> = {};
   for (const e of (f.env as string[] | undefined) ?? []) {
     const i = e.indexOf('=');
@@ -80,9 +88,11 @@ export function specFromRunArgs(argv: string[]): { spec: ContainerSpecInput; hel
     if ('bind' in m) binds.push(m.bind);
     else volumes.push(m.volume);
   }
-  const spec: ContainerSpecInput = {
-    layers: [resolve(f.rootfs as string)],
-    command: rest,
+  const spec: ContainerOptions = {
+    ...(image ? { image } : { layers: [resolve(f.rootfs as string)] }),
+    ...(rest.length || !image ? { command: rest } : {}),
+    ...(f.entrypoint ? { entrypoint: [f.entrypoint as string] } : {}),
+    ...(f.pull ? { pull: f.pull as 'missing' | 'always' | 'never' } : {}),
     env,
     tmpfs: ((f.tmpfs as string[] | undefined) ?? []).map(parseTmpfsFlag),
     binds,
@@ -110,7 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE);
     return 0;
   }
-  parseContainerSpec(spec); // report bad options before any namespace is made
+  if (!spec.image) parseContainerSpec(spec as ContainerSpecInput); // report bad options before any namespace is made
   const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
   try {
     const container = await runtime.create(spec);
