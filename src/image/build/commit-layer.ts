@@ -1,0 +1,70 @@
+/**
+ * Turns a directory in overlay format (a container's upper dir, or a staged COPY) into a layer of
+ * the store: an OCI tar (its digest is the diff ID), gzip-compressed into the blob store, and the
+ * directory itself moved (or copied) to layers/<chain ID>. Runs in the sandbox, which can read
+ * every file whatever its owner inside the user namespace.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { MayflyError } from '../../errors.js';
+import { MediaType } from '../registry/media-types.js';
+import type { ImageStore, LayerRecord } from '../store/image-store.js';
+import { chainIds } from '../store/chain-id.js';
+import { writeLayerTar } from './layer-tar.js';
+
+function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      if (count) count.n += chunk.length;
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Mount points the runtime made in a container's upper dir: not part of what RUN produced. */
+export function removeRuntimeMountpoints(upper: string): void {
+  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) {
+    const p = join(upper, f);
+    if (existsSync(p) && statSync(p).isFile() && statSync(p).size === 0) rmSync(p);
+  }
+  for (const d of ['dev', 'proc', 'sys']) {
+    const p = join(upper, d);
+    if (existsSync(p) && statSync(p).isDirectory() && readdirSync(p).length === 0) rmSync(p, { recursive: true });
+  }
+}
+
+export async function commitLayer(store: ImageStore, dir: string, parentChainId: string | undefined, how: 'move' | 'copy'): Promise<LayerRecord> {
+  store.ensureDirs();
+  const diff = createHash('sha256');
+  const blob = createHash('sha256');
+  const size = { n: 0 };
+  const tmp = join(store.blobsDir, `.commit-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tar = new PassThrough();
+  try {
+    await Promise.all([writeLayerTar(dir, tar).then(() => tar.end()), pipeline(tar, hashing(diff), createGzip({ level: 6 }), hashing(blob, size), createWriteStream(tmp))]);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new MayflyError('ROOTFS_FAILED', `could not write a layer from ${dir}: ${(e as Error).message}`, { cause: e });
+  }
+  const diffId = `sha256:${diff.digest('hex')}`;
+  const digest = `sha256:${blob.digest('hex')}`;
+  if (existsSync(store.blobPath(digest))) rmSync(tmp);
+  else renameSync(tmp, store.blobPath(digest));
+  const chainId = parentChainId ? chainIds([parentChainId, diffId])[1]! : diffId;
+  const dest = store.layerPath(chainId);
+  if (!existsSync(dest)) {
+    if (how === 'move') renameSync(dir, dest);
+    else {
+      const r = spawnSync('cp', ['-a', '--no-target-directory', dir, `${dest}.copy-${process.pid}`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new MayflyError('ROOTFS_FAILED', `could not copy ${dir} into the layer store: ${r.stderr.trim()}`);
+      renameSync(`${dest}.copy-${process.pid}`, dest);
+    }
+  } else if (how === 'move') rmSync(dir, { recursive: true, force: true });
+  return { digest, diffId, chainId, size: size.n, mediaType: MediaType.OciLayerGzip };
+}
