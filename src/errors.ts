@@ -28,7 +28,9 @@ export type MayflyErrorCode =
   | 'DIGEST_MISMATCH'
   | 'MANIFEST_UNSUPPORTED'
   | 'PLATFORM_NOT_FOUND'
-  | 'LAYER_REJECTED';
+  | 'LAYER_REJECTED'
+  | 'IMAGE_IN_USE'
+  | 'ARCHIVE_INVALID';
 
 export interface MayflyErrorOptions {
   hint?: string;

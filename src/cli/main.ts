@@ -3,7 +3,19 @@ import { readFileSync } from 'node:fs';
 import { isMayflyError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { doctorCommand } from './doctor-command.js';
+import { buildCommand, importCommand } from './build-command.js';
 import { imagesCommand, pullCommand } from './image-commands.js';
+import {
+  historyCommand,
+  imagePruneCommand,
+  inspectCommand,
+  loadCommand,
+  loginCommand,
+  pushCommand,
+  rmiCommand,
+  saveCommand,
+  tagCommand,
+} from './image-store-commands.js';
 import { runCommand } from './run-command.js';
 
 const USAGE = `Usage: mayfly COMMAND [ARGS]
@@ -13,7 +25,18 @@ Throwaway containers without a daemon and without root.
 Commands:
   run       run a command in a new container (mayfly run --help)
   pull      pull an image into the local store, with progress
+  build     build an image from a Dockerfile (-t NAME, -f FILE, --build-arg K=V), with a layer cache
+  import    make an image of a root filesystem directory: mayfly import DIR NAME
   images    list the images in the store
+  tag       give an image another name: mayfly tag SOURCE TARGET
+  rmi       remove images (-f: even when a container uses them)
+  image     image prune: delete layers and blobs no image or container uses
+  inspect   an image's record and config, as JSON
+  history   the steps an image was made of
+  login     store credentials for a registry, once it accepts them (-u USER --password-stdin REGISTRY)
+  push      push an image to the registry its name names
+  save      write images to an OCI archive: mayfly save -o FILE IMAGE...
+  load      load images from an OCI archive: mayfly load -i FILE
   doctor    report what this machine offers a rootless runtime, and what to install
   version   print the version
 `;
@@ -34,8 +57,42 @@ export async function main(argv: string[]): Promise<number> {
       return doctorCommand(rest);
     case 'pull':
       return pullCommand(rest);
+    case 'build':
+      return buildCommand(rest);
+    case 'import':
+      return importCommand(rest);
     case 'images':
       return imagesCommand(rest);
+    case 'tag':
+      return tagCommand(rest);
+    case 'rmi':
+      return rmiCommand(rest);
+    case 'inspect':
+      return inspectCommand(rest);
+    case 'history':
+      return historyCommand(rest);
+    case 'login':
+      return loginCommand(rest);
+    case 'push':
+      return pushCommand(rest);
+    case 'save':
+      return saveCommand(rest);
+    case 'load':
+      return loadCommand(rest);
+    case 'image': {
+      const [sub, ...args] = rest;
+      const commands: Record<string, (a: string[]) => number | Promise<number>> = {
+        prune: imagePruneCommand, ls: imagesCommand, rm: rmiCommand, tag: tagCommand, inspect: inspectCommand,
+        history: historyCommand, push: pushCommand, pull: pullCommand, save: saveCommand, load: loadCommand,
+      };
+      const run = sub ? commands[sub] : undefined;
+      if (!run) {
+        process.stderr.write(`mayfly image: ${sub ? `unknown subcommand "${sub}"` : 'a subcommand is needed'} (${Object.keys(commands).join(', ')})
+`);
+        return 125;
+      }
+      return run(args);
+    }
     case 'version':
     case '--version':
       process.stdout.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);

@@ -1,8 +1,14 @@
 /**
- * Pull progress for a terminal: one line per layer, redrawn in place when stderr is a TTY; on a
+ * Pull and push progress for a terminal: one line per layer, redrawn in place when stderr is a TTY; on a
  * pipe (CI logs) only phase changes are printed, so logs stay short.
  */
-import type { PullProgress } from '../image/pull.js';
+/** A pull's or a push's progress: the item (a short digest, 'manifest') and what happens to it. */
+export interface Progress {
+  item: string;
+  phase: string;
+  received?: number;
+  total?: number;
+}
 
 const WIDTH = 24;
 
@@ -14,11 +20,11 @@ function bar(received = 0, total = 0): string {
 
 const mb = (n = 0) => `${(n / 1e6).toFixed(1)} MB`;
 
-export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (p: PullProgress) => void {
-  const items = new Map<string, PullProgress>();
+export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (p: Progress) => void {
+  const items = new Map<string, Progress>();
   const lastPhase = new Map<string, string>();
   let drawn = 0;
-  const line = (p: PullProgress) => {
+  const line = (p: Progress) => {
     const size = p.phase === 'downloading' ? `${bar(p.received, p.total)} ${mb(p.received)}/${mb(p.total)}` : p.total ? mb(p.total) : '';
     return `${p.item.padEnd(12)}  ${p.phase.padEnd(11)} ${size}`;
   };

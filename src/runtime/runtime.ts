@@ -3,7 +3,7 @@
  * One sandbox per Runtime; containers end with it, or with the process that owns it.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MayflyError } from '../errors.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
@@ -11,7 +11,18 @@ import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
 import { parseContainerSpec, type ContainerSpec, type ContainerSpecInput } from './spec.js';
 import type { PullProgress } from '../image/pull.js';
 import { runDefaults } from '../image/run-defaults.js';
+import { buildImage, type BuildOptions } from '../image/build/builder.js';
+import { writeImage } from '../image/build/image-writer.js';
+import type { ImageConfigFile } from '../image/store/image-config.js';
 import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
+import { importArchive } from '../image/archive/import-archive.js';
+import { saveImages, type SavedImage } from '../image/archive/save.js';
+import { pushImage, type PushProgress, type PushResult } from '../image/push.js';
+import { imageHistory, inspectImage, type HistoryRow } from '../image/store/inspect.js';
+import { removeImage, type RemoveImageResult } from '../image/store/remove-image.js';
+import { withStoreLock } from '../image/store/store-lock.js';
+import { tagImage } from '../image/store/tag.js';
+import { unreferencedContent } from '../image/store/unreferenced.js';
 
 export interface ExitStatus {
   exitCode: number;
@@ -89,9 +100,78 @@ export class Runtime {
     }
   }
 
+  /** Builds a Dockerfile (the subset in src/image/build/dockerfile.ts) into the store, with a layer cache. */
+  build(opts: BuildOptions): Promise<ImageRecord> {
+    return buildImage(this, this.store, opts);
+  }
+
+  /** Makes an image of a root filesystem directory (like `docker import`), with `/bin/sh` as its Cmd unless told otherwise. */
+  async importRootfs(dir: string, name: string, config: NonNullable<ImageConfigFile['config']> = { Cmd: ['/bin/sh'] }): Promise<ImageRecord> {
+    const layer = await this.sandbox.request('commit-layer', { dir, how: 'copy', runtimeMountpoints: false });
+    return writeImage(this.store, { layers: [layer], config, history: [{ created_by: `mayfly import ${dir}` }], created: new Date().toISOString(), name, source: 'imported' });
+  }
+
   /** The images in the store, read from disk (no sandbox round trip). */
   images(): ImageRecord[] {
     return this.store.list();
+  }
+
+  /** Gives an image in the store another name (`docker tag`); the name moves if another image had it. */
+  tag(source: string, target: string): ImageRecord {
+    return tagImage(this.store, source, target);
+  }
+
+  /** The store's record of an image: names, layers, config, where it came from. */
+  inspect(ref: string): ImageRecord {
+    return inspectImage(this.store, ref);
+  }
+
+  /** The image config's history, newest first, each step with the size of the layer it made. */
+  history(ref: string): HistoryRow[] {
+    return imageHistory(this.store, ref);
+  }
+
+  /**
+   * Removes a name; with the image's last name (or its ID) the image goes, with the layers and blobs
+   * nothing else uses. Refused while a live container uses the image, unless `force`.
+   */
+  async rmi(ref: string, opts: { force?: boolean } = {}): Promise<RemoveImageResult> {
+    return withStoreLock(this.store, 'exclusive', async () => {
+      const result = removeImage(this.store, ref, opts);
+      await this.removeContent([...result.content.layers, ...result.content.blobs]);
+      return result;
+    });
+  }
+
+  /** Deletes the layers and blobs no image and no live container uses; returns what went. */
+  async prune(): Promise<{ layers: string[]; blobs: string[] }> {
+    return withStoreLock(this.store, 'exclusive', async () => {
+      const { layers, blobs } = unreferencedContent(this.store);
+      await this.removeContent([...layers, ...blobs]);
+      return { layers, blobs };
+    });
+  }
+
+  private async removeContent(paths: string[]): Promise<void> {
+    if (paths.length) await this.sandbox.request('remove-layers', { paths });
+  }
+
+  /** Pushes an image to the registry its name names, byte for byte as it was pulled. */
+  push(ref: string, opts: { onProgress?: (p: PushProgress) => void } = {}): Promise<PushResult> {
+    return pushImage(this.store, ref, opts);
+  }
+
+  /** Writes images to an OCI image layout tar (`docker save`), for `load` on another machine. */
+  save(refs: string | string[], file: string): Promise<SavedImage[]> {
+    return saveImages(this.store, typeof refs === 'string' ? [refs] : refs, file);
+  }
+
+  /** Loads the images of an OCI image layout tar into the store, verified, no registry needed. */
+  async load(file: string): Promise<ImageRecord[]> {
+    return withStoreLock(this.store, 'shared', async () => {
+      const images = await importArchive(this.store, file);
+      return this.sandbox.request('load', { images, source: `archive:${basename(file)}` });
+    });
   }
 
   /** Validates the options (every wrong field is named), pulls the image if needed, and prepares the container without starting it. */

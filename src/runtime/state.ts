@@ -37,6 +37,10 @@ export interface ContainerState {
   status: 'created' | 'running' | 'paused' | 'exited';
   exitCode?: number;
   image?: string;
+  /** the image's ID (config digest), when made from an image: `mayfly rmi` refuses to remove it meanwhile */
+  imageId?: string;
+  /** the layer directories it runs on, bottom first: `mayfly image prune` keeps them */
+  layers?: string[];
   command: string[];
 }
 

@@ -231,12 +231,13 @@ export function newSession(): void {
   c.setsid();
 }
 
+const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
-/** Takes an exclusive flock on an open file; false when another process holds it (non-blocking). */
-export function tryLock(fd: number): boolean {
-  if (c.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+/** Takes an exclusive (or `shared`) flock on an open file; false when another process holds a conflicting one (non-blocking). */
+export function tryLock(fd: number, shared = false): boolean {
+  if (c.flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) === 0) return true;
   const errno = koffi.errno();
   if (errno === constants.errno.EWOULDBLOCK) return false;
   throw new SyscallError('flock', errno, String(fd));

@@ -48,3 +48,18 @@ describe('mayfly pull / images / run IMAGE', () => {
     expect(r.stderr).toContain('cli/missing');
   });
 });
+
+describe('mayfly import / build', () => {
+  it('imports a directory, builds on it, runs the result', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    expect((await mayfly('import', BUSYBOX, 'cli/base:1')).status).toBe(0);
+    const ctx = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'cli-ctx-'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM cli/base:1\nARG WHO=nobody\nRUN echo "hi $WHO" > /greeting\nCMD ["cat", "/greeting"]\n');
+    const built = await mayfly('build', '-t', 'cli/app:1', '--build-arg', 'WHO=cli', ctx);
+    expect(built.status).toBe(0);
+    expect(built.stderr).toContain('step 3/4: RUN echo "hi $WHO" > /greeting');
+    expect(built.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect((await mayfly('run', '--pull', 'never', 'cli/app:1')).stdout).toBe('hi cli\n');
+    expect((await mayfly('build', '-t', 'cli/app:1', '--build-arg', 'WHO=cli', ctx)).stderr).toContain('(cached)');
+  });
+});

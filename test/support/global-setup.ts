@@ -5,6 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { unpackDebianBase } from './debian-base.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
@@ -26,6 +27,11 @@ export default async function setup(): Promise<() => Promise<void>> {
     };
     for (let i = 0; i < 100 && list().length; i++) await new Promise((r) => setTimeout(r, 50));
     const leaked = list();
+    // layers hold files of the image's users (subordinate ids when rootless): only a sandbox may delete them
+    const rt = await Runtime.start({ onWarning: () => {} });
+    for (const image of rt.images()) await rt.rmi(image.id, { force: true });
+    await rt.prune();
+    await rt.close();
     rmSync(base, { recursive: true, force: true });
     if (leaked.length) throw new Error(`the tests leaked ${leaked.length} container(s): ${leaked.join(', ')}`);
   };

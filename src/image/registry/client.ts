@@ -156,6 +156,17 @@ export class RegistryClient {
     this.#progressIntervalMs = options.progressIntervalMs ?? 100;
   }
 
+  /**
+   * GET /v2/, authenticated as the registry demands: resolves when the registry speaks the API and
+   * accepts the credentials (what `login` checks), REGISTRY_AUTH when it refuses them.
+   */
+  async ping(): Promise<void> {
+    const what = 'API version check';
+    const res = await this.#call({ method: 'GET', url: new URL('v2/', this.baseUrl), repo: '', actions: [], what });
+    if (!res.ok) throw await this.#failure(res, '', what);
+    await discard(res);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // pull
 
@@ -510,7 +521,8 @@ export class RegistryClient {
    */
   async #call(call: Call): Promise<Response> {
     if (call.url.origin !== this.baseUrl.origin) return this.#send(call, undefined);
-    const scopes = [repositoryScope(call.repo, call.actions), ...(call.extraScopes ?? [])];
+    // a call without actions (the API check of a login) asks for a token of no scope, as `docker login` does
+    const scopes = [...(call.actions.length ? [repositoryScope(call.repo, call.actions)] : []), ...(call.extraScopes ?? [])];
 
     let sent = this.#challenge ? await this.#authorize(this.#challenge, scopes, call.repo, false) : undefined;
     let res = await this.#send(call, sent?.header);

@@ -22,6 +22,8 @@ export interface ImageRecord {
   /** the config blob's digest: the image ID */
   id: string;
   manifestDigest: string;
+  /** the manifest's media type; its bytes are the blob `manifestDigest` (records from before have neither) */
+  manifestMediaType?: string;
   /** normalized names, e.g. docker.io/library/busybox:latest */
   names: string[];
   layers: LayerRecord[];
@@ -109,12 +111,20 @@ export class ImageStore {
       .filter((r): r is ImageRecord => r !== undefined);
   }
 
-  /** Saves a record and points `name` at it (a name moves from an older image, like `docker tag`). */
-  save(record: ImageRecord, name: string): ImageRecord {
+  /**
+   * Saves a record and points `name` at it (a name moves from an older image, like `docker tag`).
+   * Without a name the record keeps the names it has (an untagged image when it has none).
+   */
+  save(record: ImageRecord, name?: string): ImageRecord {
+    const existing = this.read(record.id);
+    if (name === undefined) {
+      const kept: ImageRecord = { ...record, names: existing?.names ?? [] };
+      atomicWrite(join(this.imagesDir, `${hex(record.id)}.json`), JSON.stringify(kept, null, 2));
+      return kept;
+    }
     const names = this.names();
     const previous = names[name];
     names[name] = record.id;
-    const existing = this.read(record.id);
     const merged: ImageRecord = { ...record, names: [...new Set([...(existing?.names ?? []), name])] };
     atomicWrite(join(this.imagesDir, `${hex(record.id)}.json`), JSON.stringify(merged, null, 2));
     if (previous && previous !== record.id) {
@@ -137,6 +147,14 @@ export class ImageStore {
     const left = rec.names.filter((n) => n !== name);
     if (left.length) atomicWrite(join(this.imagesDir, `${hex(id)}.json`), JSON.stringify({ ...rec, names: left }, null, 2));
     else rmSync(join(this.imagesDir, `${hex(id)}.json`), { force: true });
+  }
+
+  /** Removes an image record and every name that points at it. Layers and blobs stay for `prune`. */
+  forget(id: string): void {
+    const names = this.names();
+    for (const [name, target] of Object.entries(names)) if (target === id) delete names[name];
+    atomicWrite(this.namesFile, JSON.stringify(names, null, 2));
+    rmSync(join(this.imagesDir, `${hex(id)}.json`), { force: true });
   }
 }
 

@@ -5,10 +5,10 @@
 import { closeSync, openSync } from 'node:fs';
 import { tryLock } from '../../runtime/syscalls.js';
 
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, pollMs = 25): Promise<T> {
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, pollMs = 25, shared = false): Promise<T> {
   const fd = openSync(path, 'a');
   try {
-    while (!tryLock(fd)) await new Promise((r) => setTimeout(r, pollMs));
+    while (!tryLock(fd, shared)) await new Promise((r) => setTimeout(r, pollMs));
     return await fn();
   } finally {
     closeSync(fd); // releases the lock

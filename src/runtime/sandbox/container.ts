@@ -74,6 +74,7 @@ export class SandboxContainer {
   /** Prepares the container's directory: upper/work dirs, generated /etc files, volumes, cgroup. */
   async create(): Promise<void> {
     for (const d of ['upper', 'work', 'rootfs', 'etc']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o755 });
+    this.saveState(); // at once: an image prune elsewhere must see which layers this container uses
     this.writeEtcFiles();
     for (const v of this.spec.volumes) mkdirSync(this.volumeDir(v.name), { recursive: true, mode: 0o755 });
     for (const b of this.spec.binds) {
@@ -130,6 +131,8 @@ export class SandboxContainer {
       command: this.spec.command,
       ...(this.exitCode !== undefined ? { exitCode: this.exitCode } : {}),
       ...(this.spec.labels['mayfly.image'] ? { image: this.spec.labels['mayfly.image'] } : {}),
+      ...(this.spec.labels['mayfly.image.id'] ? { imageId: this.spec.labels['mayfly.image.id'] } : {}),
+      layers: this.spec.layers,
     };
     writeJsonAtomic(join(this.dir, 'state.json'), state);
   }

@@ -9,6 +9,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError, isMayflyError } from '../../errors.js';
+import { commitLayer, removeRuntimeMountpoints } from '../../image/build/commit-layer.js';
+import { stageCopy } from '../../image/build/stage-copy.js';
 import { pullImage } from '../../image/pull.js';
 import { parsePlatform } from '../../image/registry/index.js';
 import { ImageStore } from '../../image/store/image-store.js';
@@ -20,6 +22,7 @@ import { ensureLayout, holdSandboxLock, layoutOf, releaseSandboxLock, reserveNam
 import { SandboxContainer, type RootfsDriver, type SandboxServices } from './container.js';
 import type { Request, SandboxMessage } from './protocol.js';
 import { mountFuseOverlay } from './fuse-overlay.js';
+import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
 
 const env = process.env;
@@ -171,6 +174,24 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       containers.delete(req.args.id);
       return null;
     }
+    case 'commit-layer': {
+      const { dir, parentChainId, how, runtimeMountpoints } = req.args;
+      // moving takes the directory away: only mayfly's own (upper dirs, staging) may be moved
+      if (how === 'move' && !dir.startsWith(`${layout.home}/`)) throw new MayflyError('INVALID_OPTION', `commit-layer: ${dir} is not under MAYFLY_HOME`);
+      if (runtimeMountpoints) removeRuntimeMountpoints(dir);
+      return commitLayer(store, dir, parentChainId, how);
+    }
+    case 'stage-copy': {
+      store.ensureDirs();
+      return { dir: stageCopy({ ...req.args, stagingRoot: store.layersDir }) };
+    }
+    case 'remove-layers':
+      return removeStorePaths(store, req.args.paths);
+    case 'load':
+      return loadImages(store, req.args.images, req.args.source, {
+        chown: svc.fullIdMap ? 'keep' : 'tolerate',
+        onWarning: (message) => send({ event: 'warning', message }),
+      });
     case 'pull': {
       const { ref, platform, pullId } = req.args;
       return pullImage(store, ref, {

@@ -3,7 +3,9 @@ import type { SerializedMayflyError } from '../../errors.js';
 import type { ContainerSpec } from '../spec.js';
 import type { CgroupStats } from '../cgroups/types.js';
 import type { PullProgress } from '../../image/pull.js';
-import type { ImageRecord } from '../../image/store/image-store.js';
+import type { ArchiveImage } from '../../image/archive/import-archive.js';
+import type { ImageRecord, LayerRecord } from '../../image/store/image-store.js';
+import type { StageCopyOptions } from '../../image/build/stage-copy.js';
 
 export interface ContainerCreate {
   id: string;
@@ -41,6 +43,10 @@ export interface RequestMap {
   remove: { args: { id: string; force: boolean }; result: null };
   shutdown: { args: Record<string, never>; result: null };
   pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
+  'remove-layers': { args: { paths: string[] }; result: { removed: string[] } };
+  load: { args: { images: ArchiveImage[]; source: string }; result: ImageRecord[] };
+  'commit-layer': { args: { dir: string; parentChainId?: string; how: 'move' | 'copy'; runtimeMountpoints: boolean }; result: LayerRecord };
+  'stage-copy': { args: Omit<StageCopyOptions, 'stagingRoot'>; result: { dir: string } };
 }
 
 export type Op = keyof RequestMap;
