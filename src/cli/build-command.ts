@@ -1,4 +1,4 @@
-/** `mayfly build` and `mayfly import`. */
+/** `mayfly build` and `mayfly import` (commit needs a running container: containers live in their owner's process). */
 import { resolve } from 'node:path';
 import { MayflyError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';

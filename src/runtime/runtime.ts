@@ -102,13 +102,43 @@ export class Runtime {
 
   /** Builds a Dockerfile (the subset in src/image/build/dockerfile.ts) into the store, with a layer cache. */
   build(opts: BuildOptions): Promise<ImageRecord> {
-    return buildImage(this, this.store, opts);
+    // shared: a prune in another process waits until the new layers have a record naming them
+    return withStoreLock(this.store, 'shared', () => buildImage(this, this.store, opts));
+  }
+
+  /**
+   * Makes an image of a container's changes on top of its image (like `docker commit`); the
+   * container may be running. Its command, env, user and working dir become the image's defaults.
+   */
+  async commit(container: Container, name: string, changes: NonNullable<ImageConfigFile['config']> = {}): Promise<ImageRecord> {
+    const base = this.store.read(container.spec.labels['mayfly.image.id'] ?? '');
+    if (!base) throw new MayflyError('INVALID_OPTION', `container ${container.name} was not made from an image in the store: nothing to commit onto`);
+    const spec = container.spec;
+    return withStoreLock(this.store, 'shared', async () => {
+      const parent = base.layers[base.layers.length - 1]?.chainId;
+      const layer = await this.sandbox.request('commit-layer', { dir: join(container.dir, 'upper'), ...(parent ? { parentChainId: parent } : {}), how: 'snapshot', runtimeMountpoints: true });
+      const labels = Object.fromEntries(Object.entries(spec.labels).filter(([k]) => !k.startsWith('mayfly.')));
+      const config = {
+        ...base.config.config,
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Entrypoint: null,
+        Cmd: spec.command,
+        User: spec.user,
+        WorkingDir: spec.workingDir,
+        Labels: labels,
+        ...changes,
+      };
+      const history = [...(base.config.history ?? []), { created_by: `mayfly commit ${container.name}` }];
+      return writeImage(this.store, { layers: [...base.layers, layer], config, history, created: new Date().toISOString(), name, source: 'committed' });
+    });
   }
 
   /** Makes an image of a root filesystem directory (like `docker import`), with `/bin/sh` as its Cmd unless told otherwise. */
   async importRootfs(dir: string, name: string, config: NonNullable<ImageConfigFile['config']> = { Cmd: ['/bin/sh'] }): Promise<ImageRecord> {
-    const layer = await this.sandbox.request('commit-layer', { dir, how: 'copy', runtimeMountpoints: false });
-    return writeImage(this.store, { layers: [layer], config, history: [{ created_by: `mayfly import ${dir}` }], created: new Date().toISOString(), name, source: 'imported' });
+    return withStoreLock(this.store, 'shared', async () => {
+      const layer = await this.sandbox.request('commit-layer', { dir, how: 'copy', runtimeMountpoints: false });
+      return writeImage(this.store, { layers: [layer], config, history: [{ created_by: `mayfly import ${dir}` }], created: new Date().toISOString(), name, source: 'imported' });
+    });
   }
 
   /** The images in the store, read from disk (no sandbox round trip). */

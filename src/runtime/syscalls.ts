@@ -1,7 +1,7 @@
 /**
- * The few Linux system calls Node has no API for, through koffi. Only processes that already live
- * inside mayfly's user namespace load this module (the sandbox and the shim): it is never loaded
- * in the test runner.
+ * The few Linux system calls Node has no API for, through koffi. Namespace and mount calls are made
+ * only by the sandbox and the shim, inside mayfly's user namespace; owners use nothing here but
+ * flock (the store's cross-process locks).
  */
 import koffi from 'koffi';
 import { constants } from 'node:os';

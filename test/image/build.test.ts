@@ -106,3 +106,15 @@ describe('build', () => {
     }
   });
 });
+
+describe('commit', () => {
+  it('makes an image of a running container changes; the container keeps running', async () => {
+    const c = await runtime().create({ image: 'test/busybox-base:1', command: ['sleep', '1000'], env: { STAGE: 'committed' } });
+    await c.start();
+    await c.exec(['sh', '-c', 'echo state > /made-at-runtime && rm /etc/marker']);
+    await runtime().commit(c, 'test/committed:1', { Cmd: ['sh', '-c', 'cat /made-at-runtime; echo $STAGE; ls /etc/marker 2>&1 || true'] });
+    expect((await c.exec(['cat', '/etc/hostname'])).exitCode).toBe(0); // its mounts are untouched
+    await c.remove({ force: true });
+    expect(await runImage('test/committed:1')).toBe('state\ncommitted\nls: /etc/marker: No such file or directory\n');
+  });
+});

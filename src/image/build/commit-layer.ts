@@ -39,6 +39,17 @@ export function removeRuntimeMountpoints(upper: string): void {
   }
 }
 
+/** A copy of a directory (ownership, modes, xattrs, whiteouts kept) in a fresh staging dir under `root`. */
+export function snapshotDir(dir: string, root: string): string {
+  const dest = join(root, `.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const r = spawnSync('cp', ['-a', '--no-target-directory', dir, dest], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmSync(dest, { recursive: true, force: true });
+    throw new MayflyError('ROOTFS_FAILED', `could not copy ${dir}: ${r.stderr.trim()}`);
+  }
+  return dest;
+}
+
 export async function commitLayer(store: ImageStore, dir: string, parentChainId: string | undefined, how: 'move' | 'copy'): Promise<LayerRecord> {
   store.ensureDirs();
   const diff = createHash('sha256');
@@ -59,12 +70,7 @@ export async function commitLayer(store: ImageStore, dir: string, parentChainId:
   const chainId = parentChainId ? chainIds([parentChainId, diffId])[1]! : diffId;
   const dest = store.layerPath(chainId);
   if (!existsSync(dest)) {
-    if (how === 'move') renameSync(dir, dest);
-    else {
-      const r = spawnSync('cp', ['-a', '--no-target-directory', dir, `${dest}.copy-${process.pid}`], { encoding: 'utf8' });
-      if (r.status !== 0) throw new MayflyError('ROOTFS_FAILED', `could not copy ${dir} into the layer store: ${r.stderr.trim()}`);
-      renameSync(`${dest}.copy-${process.pid}`, dest);
-    }
+    renameSync(how === 'move' ? dir : snapshotDir(dir, store.layersDir), dest);
   } else if (how === 'move') rmSync(dir, { recursive: true, force: true });
   return { digest, diffId, chainId, size: size.n, mediaType: MediaType.OciLayerGzip };
 }

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError, isMayflyError } from '../../errors.js';
-import { commitLayer, removeRuntimeMountpoints } from '../../image/build/commit-layer.js';
+import { commitLayer, removeRuntimeMountpoints, snapshotDir } from '../../image/build/commit-layer.js';
 import { stageCopy } from '../../image/build/stage-copy.js';
 import { pullImage } from '../../image/pull.js';
 import { parsePlatform } from '../../image/registry/index.js';
@@ -178,6 +178,12 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       const { dir, parentChainId, how, runtimeMountpoints } = req.args;
       // moving takes the directory away: only mayfly's own (upper dirs, staging) may be moved
       if (how === 'move' && !dir.startsWith(`${layout.home}/`)) throw new MayflyError('INVALID_OPTION', `commit-layer: ${dir} is not under MAYFLY_HOME`);
+      if (how === 'snapshot') {
+        store.ensureDirs();
+        const copy = snapshotDir(dir, store.layersDir);
+        if (runtimeMountpoints) removeRuntimeMountpoints(copy);
+        return commitLayer(store, copy, parentChainId, 'move');
+      }
       if (runtimeMountpoints) removeRuntimeMountpoints(dir);
       return commitLayer(store, dir, parentChainId, how);
     }

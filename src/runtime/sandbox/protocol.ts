@@ -45,7 +45,8 @@ export interface RequestMap {
   pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
   'remove-layers': { args: { paths: string[] }; result: { removed: string[] } };
   load: { args: { images: ArchiveImage[]; source: string }; result: ImageRecord[] };
-  'commit-layer': { args: { dir: string; parentChainId?: string; how: 'move' | 'copy'; runtimeMountpoints: boolean }; result: LayerRecord };
+  /** how: move the directory into the store, copy it, or snapshot it (copy first: a running container's upper dir) */
+  'commit-layer': { args: { dir: string; parentChainId?: string; how: 'move' | 'copy' | 'snapshot'; runtimeMountpoints: boolean }; result: LayerRecord };
   'stage-copy': { args: Omit<StageCopyOptions, 'stagingRoot'>; result: { dir: string } };
 }
 
