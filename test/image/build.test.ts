@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isMayflyError } from '../../src/errors.js';
 import type { BuildStep } from '../../src/image/build/builder.js';
-import { BUSYBOX, useRuntime } from '../support/runtime.js';
+import { BUSYBOX, runToEnd, useRuntime } from '../support/runtime.js';
 
 const { runtime } = useRuntime();
 let context: string;
@@ -46,12 +46,7 @@ async function build(extra: { buildArgs?: Record<string, string> } = {}): Promis
 }
 
 async function runImage(image: string): Promise<string> {
-  const out: string[] = [];
-  const c = await runtime().create({ image, pull: 'never' });
-  await c.start({ onOutput: (_s, d) => out.push(Buffer.from(d).toString()) });
-  await c.wait();
-  await c.remove();
-  return out.join('');
+  return (await runToEnd(await runtime().create({ image, pull: 'never' }))).out;
 }
 
 const layerSteps = (steps: BuildStep[]) => steps.filter((s) => !s.metadata && !s.text.startsWith('FROM'));

@@ -7,7 +7,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { tarOf } from '../support/registry.js';
 import { startRegistry, type StartedRegistry } from '../support/registry.js';
 import { pushImage, tarOfDir } from '../support/images.js';
-import { BUSYBOX, useRuntime } from '../support/runtime.js';
+import { BUSYBOX, runToEnd, useRuntime } from '../support/runtime.js';
 
 const { runtime, warnings } = useRuntime();
 let registry: StartedRegistry;
@@ -31,13 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => registry?.stop());
 
-async function output(c: Awaited<ReturnType<Runtime['create']>>): Promise<{ exitCode: number; out: string }> {
-  const out: string[] = [];
-  await c.start({ onOutput: (_s, d) => out.push(Buffer.from(d).toString()) });
-  const { exitCode } = await c.wait();
-  await c.remove();
-  return { exitCode, out: out.join('') };
-}
+const output = runToEnd;
 
 describe('pull, then run from the store', () => {
   it('pulls the layers once, with progress, into the store', async () => {

@@ -14,7 +14,7 @@ import { ImageStore } from '../../src/image/store/image-store.js';
 import { Runtime, type Container } from '../../src/runtime/runtime.js';
 import { pushImage, tarOfDir } from '../support/images.js';
 import { startRegistry, tarOf, type StartedRegistry } from '../support/registry.js';
-import { BUSYBOX } from '../support/runtime.js';
+import { BUSYBOX, runToEnd } from '../support/runtime.js';
 
 const home = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'share-home-'));
 const store = new ImageStore(home);
@@ -61,13 +61,7 @@ function layerOwnedBy999(text: string): Buffer {
   return Buffer.concat([...entry('srv/', '5', Buffer.alloc(0)), ...entry('srv/inuse.txt', '0', Buffer.from(text)), Buffer.alloc(1024)]);
 }
 
-async function output(c: Container): Promise<string> {
-  const out: string[] = [];
-  await c.start({ onOutput: (_s, d) => out.push(Buffer.from(d).toString()) });
-  await c.wait();
-  await c.remove();
-  return out.join('');
-}
+const output = async (c: Container): Promise<string> => (await runToEnd(c)).out;
 
 describe('share images', () => {
   it('keeps the pulled manifest byte for byte, and pushes it to another repository by mounting its blobs', async () => {

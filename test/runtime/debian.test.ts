@@ -1,18 +1,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRoot, useRuntime } from '../support/runtime.js';
+import { isRoot, runToEnd, useRuntime } from '../support/runtime.js';
 
 const DEBIAN = process.env.MAYFLY_TEST_DEBIAN!;
 const { runtime } = useRuntime();
 
 async function run(command: string[], extra: Record<string, unknown> = {}): Promise<{ exitCode: number; out: string }> {
-  const out: string[] = [];
-  const c = await runtime().create({ layers: [DEBIAN], command, ...extra });
-  await c.start({ onOutput: (_s, d) => out.push(Buffer.from(d).toString()) });
-  const { exitCode } = await c.wait();
-  await c.remove();
-  return { exitCode, out: out.join('') };
+  return runToEnd(await runtime().create({ layers: [DEBIAN], command, ...extra }));
 }
 
 describe('a Debian userland (mmdebstrap minbase)', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { isMayflyError, type MayflyError } from '../../src/errors.js';
+import { Runtime, type Container } from '../../src/runtime/runtime.js';
 
 export const BUSYBOX = process.env.MAYFLY_TEST_BUSYBOX!;
 export const isRoot = process.getuid?.() === 0;
@@ -17,10 +18,9 @@ export function useRuntime(): { runtime: () => Runtime; warnings: string[] } {
   return { runtime: () => rt!, warnings };
 }
 
-/** Runs a busybox shell script to completion and returns its output and exit code. */
-export async function sh(rt: Runtime, script: string, extra: Record<string, unknown> = {}): Promise<{ exitCode: number; out: string }> {
+/** Starts a created container, collects its output until it exits, and removes it. */
+export async function runToEnd(c: Container): Promise<{ exitCode: number; out: string }> {
   const chunks: string[] = [];
-  const c = await rt.create({ layers: [BUSYBOX], command: ['sh', '-c', script], ...extra });
   try {
     await c.start({ onOutput: (_s, d) => chunks.push(Buffer.from(d).toString()) });
     const { exitCode } = await c.wait();
@@ -28,6 +28,22 @@ export async function sh(rt: Runtime, script: string, extra: Record<string, unkn
   } finally {
     await c.remove({ force: true });
   }
+}
+
+/** Runs a busybox shell script to completion and returns its output and exit code. */
+export async function sh(rt: Runtime, script: string, extra: Record<string, unknown> = {}): Promise<{ exitCode: number; out: string }> {
+  return runToEnd(await rt.create({ layers: [BUSYBOX], command: ['sh', '-c', script], ...extra }));
+}
+
+/** The MayflyError a promise rejects with (anything else fails the test). */
+export async function caught(promise: Promise<unknown>): Promise<MayflyError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (isMayflyError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a MayflyError, got success');
 }
 
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {

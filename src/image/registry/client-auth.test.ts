@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught } from '../../../test/support/runtime.js';
 import { isMayflyError, type MayflyError } from '../../errors.js';
 import { pushTestImage, startRegistry, testImage, type StartedRegistry } from '../../../test/support/registry.js';
 import { RegistryClient } from './client.js';
@@ -25,15 +26,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function caught(promise: Promise<unknown>): Promise<MayflyError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (isMayflyError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a MayflyError, got success');
-}
 
 function credentialsOf(r: StartedRegistry): { username: string; password: string } {
   return { username: r.username!, password: r.password! };

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught } from '../../../test/support/runtime.js';
 import { isMayflyError, type MayflyError } from '../../errors.js';
 import { blobOf, pushTestImage, startRegistry, testImage, type StartedRegistry } from '../../../test/support/registry.js';
 import { RegistryClient, type BlobProgress } from './client.js';
@@ -30,15 +31,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function caught(promise: Promise<unknown>): Promise<MayflyError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (isMayflyError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a MayflyError, got success');
-}
 
 interface TestServer {
   url: string;
