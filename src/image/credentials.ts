@@ -5,7 +5,7 @@
  */
 import { execFile, type ExecFileException } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -13,6 +13,7 @@ import { MayflyError } from '../errors.js';
 import { mayflyHome } from '../paths.js';
 import { normalizeRegistry } from './reference.js';
 
+import { readJsonFile } from './read-json-file.js';
 import type { RegistryCredentials } from './registry/auth.js';
 
 export type { RegistryCredentials };
@@ -102,19 +103,8 @@ function hostOfKey(key: string): string {
 }
 
 async function readConfig(file: string): Promise<ConfigFile | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new MayflyError('REGISTRY_AUTH', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new MayflyError('REGISTRY_AUTH', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
+  const json = await readJsonFile(file, 'REGISTRY_AUTH');
+  if (json === undefined) return undefined;
   const result = configFile.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];

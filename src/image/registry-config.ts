@@ -5,10 +5,10 @@
  *
  * Sources, later wins: defaults, the `registries` section of `$MAYFLY_HOME/config.json`, environment.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MayflyError } from '../errors.js';
+import { readJsonFile } from './read-json-file.js';
 import { mayflyHome } from '../paths.js';
 import { isRegistryName, normalizeRegistry, parseReference, type ImageReference } from './reference.js';
 
@@ -91,20 +91,8 @@ export function parseRegistryConfigFile(json: unknown, source: string): PartialR
 
 /** Reads the file; a missing file is no settings, an unreadable or malformed one is an error. */
 export async function readRegistryConfigFile(file: string): Promise<PartialRegistryConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new MayflyError('INVALID_OPTION', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new MayflyError('INVALID_OPTION', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  return parseRegistryConfigFile(json, file);
+  const json = await readJsonFile(file, 'INVALID_OPTION');
+  return json === undefined ? {} : parseRegistryConfigFile(json, file);
 }
 
 /**
