@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { MayflyError } from '../errors.js';
 import { Runtime, type ContainerOptions } from '../runtime/runtime.js';
-import { parseContainerSpec, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
+import { parseContainerSpec, parsePortFlag, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
 import { parseFlags, type FlagSpec } from './args.js';
 
 export const RUN_USAGE = `Usage: mayfly run [OPTIONS] IMAGE [COMMAND [ARG...]]
@@ -18,6 +18,9 @@ Options:
       --rm                  remove the container when it exits (always the case for now)
       --name NAME           container name
       --network MODE        none (default: loopback only) or host
+  -p, --publish [IP:]HOST:CONTAINER  publish a container port (HOST 0 or CONTAINER alone: any free port)
+  -P, --publish-all         publish every exposed port (the image's EXPOSE and --expose) on a free port
+      --expose PORT         declare a container port
       --tmpfs PATH[:OPTS]   mount a tmpfs, e.g. /data:size=64m,mode=1777
   -v, --volume SRC:DST[:ro] bind mount (SRC absolute) or named volume (SRC a name)
   -e, --env KEY=VALUE       set an environment variable (KEY alone copies it from here)
@@ -39,6 +42,9 @@ const FLAGS: FlagSpec[] = [
   { names: ['--rm'], kind: 'boolean', key: 'rm' },
   { names: ['--name'], kind: 'string', key: 'name' },
   { names: ['--network', '--net'], kind: 'string', key: 'network' },
+  { names: ['-p', '--publish'], kind: 'list', key: 'publish' },
+  { names: ['-P', '--publish-all'], kind: 'boolean', key: 'publishAll' },
+  { names: ['--expose'], kind: 'list', key: 'expose' },
   { names: ['--tmpfs'], kind: 'list', key: 'tmpfs' },
   { names: ['-v', '--volume'], kind: 'list', key: 'volume' },
   { names: ['-e', '--env'], kind: 'list', key: 'env' },
@@ -98,6 +104,9 @@ export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help:
     binds,
     volumes,
     init: Boolean(f.init),
+    ports: ((f.publish as string[] | undefined) ?? []).map(parsePortFlag),
+    publishAll: Boolean(f.publishAll),
+    exposedPorts: ((f.expose as string[] | undefined) ?? []).map((p) => num(p.replace(/\/tcp$/, ''), '--expose')!),
     limits: {
       ...(f.memory ? { memory: f.memory as string } : {}),
       ...(f.cpus ? { cpus: num(f.cpus as string, '--cpus')! } : {}),
@@ -124,11 +133,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
   try {
     const container = await runtime.create(spec);
-    const forward = (sig: NodeJS.Signals) => void container.kill(sig).catch(() => {});
+    // signals go to the container, as `docker run` proxies them; the same signal twice kills it
+    // (a PID 1 without a handler ignores SIGINT and SIGTERM)
+    const received = new Set<NodeJS.Signals>();
+    const forward = (sig: NodeJS.Signals) => {
+      const again = received.has(sig) && (sig === 'SIGINT' || sig === 'SIGTERM');
+      received.add(sig);
+      void container.kill(again ? 'SIGKILL' : sig).catch(() => {});
+    };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
     for (const s of signals) process.on(s, forward);
     try {
       await container.start({ onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data) });
+      for (const p of container.ports()) process.stderr.write(`mayfly: ${p.containerPort}/tcp -> ${p.hostIp}:${p.hostPort}\n`);
       const { exitCode } = await container.wait();
       return exitCode;
     } finally {

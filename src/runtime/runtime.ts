@@ -8,6 +8,7 @@ import { MayflyError } from '../errors.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
 import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
+import type { PublishedPort } from '../network/port-forwarder.js';
 import { parseContainerSpec, type ContainerSpec, type ContainerSpecInput } from './spec.js';
 import type { PullProgress } from '../image/pull.js';
 import { runDefaults } from '../image/run-defaults.js';
@@ -240,6 +241,7 @@ export class Runtime {
     }
     return parseContainerSpec({
       ...rest,
+      exposedPorts: [...new Set([...d.exposedPorts.filter((p) => p.protocol === 'tcp').map((p) => p.port), ...(rest.exposedPorts ?? [])])],
       layers: [...record.layers.map((l) => this.store.layerPath(l.chainId)), ...layers],
       command: d.command,
       env: d.env,
@@ -289,6 +291,7 @@ export class Container {
   private lastExit: ExitStatus | undefined;
   private exitWaiters: ((s: ExitStatus) => void)[] = [];
   private outputListener: OutputListener | undefined;
+  private published: PublishedPort[] = [];
 
   /** @internal */
   constructor(
@@ -313,9 +316,38 @@ export class Container {
   async start(opts: { attach?: boolean; onOutput?: OutputListener } = {}): Promise<void> {
     this.outputListener = opts.onOutput;
     this.lastExit = undefined;
-    await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
+    const { ports } = await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
+    this.published = ports;
     // a quick program's exit event can overtake the reply to start
     if (this.lastExit === undefined) this.state = 'running';
+  }
+
+  /** The host address of published ports. */
+  get host(): string {
+    return this.published[0]?.hostIp ?? '127.0.0.1';
+  }
+
+  /** The published ports of the running container (like `docker port`). */
+  ports(): PublishedPort[] {
+    return [...this.published];
+  }
+
+  /** The host port a container port is published on (`getMappedPort`). */
+  port(containerPort: number): number {
+    const p = this.published.find((x) => x.containerPort === containerPort);
+    if (!p) {
+      throw new MayflyError('INVALID_OPTION', `container port ${containerPort} of ${this.name} is not published`, {
+        hint: this.published.length ? `published: ${this.published.map((x) => x.containerPort).join(', ')}` : 'publish it with ports: [{ containerPort }] or publishAll',
+      });
+    }
+    return p.hostPort;
+  }
+
+  /** `http://host:port/path` for a published container port. */
+  url(containerPort: number, path = '/'): string {
+    const p = this.published.find((x) => x.containerPort === containerPort);
+    const host = p && p.hostIp.includes(':') ? `[${p.hostIp}]` : (p?.hostIp ?? this.host);
+    return `http://${host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
   }
 
   /** Resolves when the container's PID 1 exits, with Docker's exit code (128+n for signal n). */
@@ -387,6 +419,7 @@ export class Container {
   /** @internal */
   _exited(s: ExitStatus): void {
     this.lastExit = s;
+    this.published = [];
     if (this.state !== 'removed') this.state = 'exited';
     this.flushWaiters(s);
   }

@@ -48,7 +48,16 @@ export const limitsSchema = z.object({
 
 export const networkModeSchema = z.enum(['none', 'host']);
 
-export const containerSpecSchema = z.object({
+export const portSchema = z.object({
+  containerPort: z.number().int().min(1).max(65535),
+  /** 0 (default): a free port picked when the listener binds */
+  hostPort: z.number().int().min(0).max(65535).default(0),
+  hostIp: z.ipv4().or(z.ipv6()).default('127.0.0.1'),
+  protocol: z.literal('tcp').default('tcp'),
+});
+
+export const containerSpecSchema = z
+  .object({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'names use letters, digits, _ . - and at most 63 characters')
@@ -61,6 +70,11 @@ export const containerSpecSchema = z.object({
   user: z.string().min(1).default('0:0'),
   hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'not a valid host name').optional(),
   network: networkModeSchema.default('none'),
+  /** container ports to publish on the host (`-p`) */
+  ports: z.array(portSchema).default([]),
+  /** container ports the image or caller declares (EXPOSE); `publishAll` publishes them (`-P`) */
+  exposedPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+  publishAll: z.boolean().default(false),
   tmpfs: z.array(tmpfsSchema).default([]),
   binds: z.array(bindSchema).default([]),
   volumes: z.array(volumeSchema).default([]),
@@ -70,7 +84,11 @@ export const containerSpecSchema = z.object({
   /** seconds between the stop signal and SIGKILL */
   stopTimeout: z.number().min(0).default(10),
   labels: z.record(z.string(), z.string()).default({}),
-});
+  })
+  .refine((s) => s.network !== 'host' || (!s.ports.length && !s.publishAll), {
+    message: 'ports cannot be published with network "host": the container already uses the host ports',
+    path: ['ports'],
+  });
 
 export type ContainerSpecInput = z.input<typeof containerSpecSchema>;
 export type ContainerSpec = z.output<typeof containerSpecSchema>;
@@ -79,6 +97,7 @@ export type BindMount = z.output<typeof bindSchema>;
 export type VolumeMount = z.output<typeof volumeSchema>;
 export type NetworkMode = z.output<typeof networkModeSchema>;
 export type Limits = z.output<typeof limitsSchema>;
+export type PortSpec = z.output<typeof portSchema>;
 
 /** Validates options; the error names every wrong field and what was expected. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -102,6 +121,22 @@ export function parseSize(text: string): number | undefined {
   if (!m) return undefined;
   const bytes = Math.floor(Number(m[1]) * units[m[2]!.toLowerCase()]!);
   return bytes > 0 ? bytes : undefined;
+}
+
+/** `-p [ip:]hostPort:containerPort[/tcp]` or `-p containerPort` (any free host port) */
+export function parsePortFlag(flag: string): z.input<typeof portSchema> {
+  const [spec = '', proto = 'tcp'] = flag.split('/');
+  if (proto !== 'tcp') throw new MayflyError('INVALID_OPTION', `-p ${flag}: only tcp ports can be published`);
+  const parts = spec.includes('[') ? (/^\[([^\]]+)\]:(\d*):(\d+)$/.exec(spec)?.slice(1) ?? []) : spec.split(':');
+  const num = (s: string | undefined, what: string) => {
+    const n = Number(s);
+    if (!s || !Number.isInteger(n)) throw new MayflyError('INVALID_OPTION', `-p ${flag}: ${what} must be a port number`);
+    return n;
+  };
+  if (parts.length === 1) return { containerPort: num(parts[0], 'the container port') };
+  if (parts.length === 2) return { hostPort: num(parts[0], 'the host port'), containerPort: num(parts[1], 'the container port') };
+  if (parts.length === 3) return { hostIp: parts[0]!, hostPort: parts[1] ? num(parts[1], 'the host port') : 0, containerPort: num(parts[2], 'the container port') };
+  throw new MayflyError('INVALID_OPTION', `-p ${flag}: expected [IP:]HOST:CONTAINER or CONTAINER`);
 }
 
 /** `--tmpfs /data[:size=64m,mode=1777]` */

@@ -253,3 +253,8 @@ export function getXattr(path: string, name: string): string | undefined {
   const n = Number(c.lgetxattr(path, name, buf, buf.length));
   return n < 0 ? undefined : buf.subarray(0, n).toString();
 }
+
+/** A new non-blocking, close-on-exec TCP/IPv4 socket in this thread's network namespace. */
+export function tcpSocket(): number {
+  return check('socket', c.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o4000 /* NONBLOCK */ | 0o2000000 /* CLOEXEC */, 0), () => 'AF_INET, SOCK_STREAM');
+}

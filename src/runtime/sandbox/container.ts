@@ -18,6 +18,7 @@ import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
 import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
 import { execved, type Shim } from './shim-pool.js';
+import { PortForwarder, type PortMapping, type PublishedPort } from '../../network/port-forwarder.js';
 
 export type RootfsDriver = 'overlay' | 'fuse-overlayfs' | 'copy';
 
@@ -58,6 +59,8 @@ export class SandboxContainer {
   private cgroup: ContainerCgroup | null = null;
   private pausedBy: 'freezer' | 'sigstop' | undefined;
   private fuse: FuseMount | undefined;
+  private readonly forwarder = new PortForwarder();
+  private published: PublishedPort[] = [];
   private attach = false;
   private readonly createdAt = new Date().toISOString();
 
@@ -163,7 +166,7 @@ export class SandboxContainer {
     };
   }
 
-  async start(attach: boolean): Promise<number> {
+  async start(attach: boolean): Promise<{ pid: number; ports: PublishedPort[] }> {
     if (this.status === 'running' || this.status === 'paused') {
       throw new MayflyError('CONTAINER_STATE', `container ${this.name} is already running`);
     }
@@ -213,9 +216,24 @@ export class SandboxContainer {
     this.proc = proc;
     this.pid1 = shim.pid;
     this.status = 'running';
-    this.saveState();
     this.exited = closed.then((code) => this.onExit(code));
-    return shim.pid;
+    try {
+      this.published = await this.forwarder.start(shim.pid, this.portMappings());
+    } catch (e) {
+      await this.stop('SIGKILL', 0);
+      throw e;
+    }
+    this.saveState();
+    return { pid: shim.pid, ports: this.published };
+  }
+
+  /** `ports`, plus every exposed port not mapped yet when `publishAll` (Docker's -P). */
+  private portMappings(): PortMapping[] {
+    const explicit = this.spec.ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp, protocol: 'tcp' as const }));
+    if (!this.spec.publishAll) return explicit;
+    const mapped = new Set(explicit.map((p) => p.containerPort));
+    const all = [...new Set(this.spec.exposedPorts)].filter((p) => !mapped.has(p));
+    return [...explicit, ...all.map((containerPort) => ({ containerPort, hostPort: 0, hostIp: '127.0.0.1', protocol: 'tcp' as const }))];
   }
 
   private async unmountFuse(): Promise<void> {
@@ -224,6 +242,8 @@ export class SandboxContainer {
   }
 
   private async onExit(code: number): Promise<number> {
+    this.forwarder.close();
+    this.published = [];
     this.log.flush();
     await this.unmountFuse();
     const oomKilled = this.cgroup?.oomKilled() ?? false;

@@ -147,7 +147,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     case 'start': {
       const c = get(req.args.id);
       try {
-        return { pid: await c.start(req.args.attach) };
+        return await c.start(req.args.attach);
       } catch (e) {
         if (isMayflyError(e)) e.details.logs = c.recentLogs();
         throw e;
