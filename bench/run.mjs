@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-for (const b of ['runtime-start.mjs', 'pull.mjs']) {
+for (const b of ['runtime-start.mjs', 'pull.mjs', 'ports.mjs']) {
   const r = spawnSync(process.execPath, [join(import.meta.dirname, b)], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -1,0 +1,102 @@
+// Published-port throughput (1 GB) and request/response round trips, beside a direct loopback
+// connection to the same server program (busybox nc) on the host, measured in one run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import getPort from 'get-port';
+import { busyboxRootfs } from '../dist/fixtures/busybox-rootfs.js';
+import { Runtime } from '../dist/runtime/runtime.js';
+import { summary } from './stats.mjs';
+
+const work = mkdtempSync(join(tmpdir(), 'mayfly-bench-ports-'));
+process.env.MAYFLY_HOME = join(work, 'home');
+const rootfs = busyboxRootfs(join(work, 'busybox'));
+const GB = Number(process.env.BYTES ?? 1e9);
+const ROUNDS = Number(process.env.ROUNDS ?? 2000);
+
+async function waitPort(port) {
+  for (let i = 0; i < 500; i++) {
+    const ok = await new Promise((r) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); r(true); });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`port ${port} never answered`);
+}
+
+/** Sends `bytes` to a sink that answers once it has seen EOF; MB/s. */
+function throughput(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(1 << 20, 7);
+    const t0 = performance.now();
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+      let sent = 0;
+      const pump = () => {
+        while (sent < bytes) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    s.on('data', () => {});
+    s.on('end', () => resolve(bytes / 1e6 / ((performance.now() - t0) / 1000)));
+    s.on('error', reject);
+  });
+}
+
+/** One-byte request/response round trips over one connection to an echo server; µs each. */
+function roundTrips(port, n) {
+  return new Promise((resolve, reject) => {
+    const times = [];
+    const s = connect(port, '127.0.0.1', () => {
+      let t0 = performance.now();
+      s.write('x');
+      s.on('data', () => {
+        times.push((performance.now() - t0) * 1000);
+        if (times.length >= n) return s.destroy(), resolve(times);
+        t0 = performance.now();
+        s.write('x');
+      });
+    });
+    s.on('error', reject);
+  });
+}
+
+// the same servers twice: on the host, and in a container behind a published port
+const hostSink = await getPort(), hostEcho = await getPort();
+const hostServers = [
+  spawn('busybox', ['nc', '-ll', '-p', String(hostSink), '-e', 'sh', '-c', 'cat > /dev/null; echo done']),
+  spawn('busybox', ['nc', '-ll', '-p', String(hostEcho), '-e', 'cat']),
+];
+const rt = await Runtime.start({ onWarning: () => {} });
+const sink = await rt.run({ layers: [rootfs], command: ['nc', '-ll', '-p', '7001', '-e', 'sh', '-c', 'cat > /dev/null; echo done'], ports: [{ containerPort: 7001 }] });
+const echo = await rt.run({ layers: [rootfs], command: ['nc', '-ll', '-p', '7002', '-e', 'cat'], ports: [{ containerPort: 7002 }] });
+for (const p of [hostSink, hostEcho, sink.port(7001), echo.port(7002)]) await waitPort(p);
+
+const tput = { direct: [], published: [] };
+for (let i = 0; i < 3; i++) {
+  tput.direct.push(await throughput(hostSink, GB));
+  tput.published.push(await throughput(sink.port(7001), GB));
+}
+const rtt = { direct: summary(await roundTrips(hostEcho, ROUNDS)), published: summary(await roundTrips(echo.port(7002), ROUNDS)) };
+await rt.close();
+for (const s of hostServers) s.kill();
+
+const med = (a) => summary(a).median;
+const lines = [
+  '| path | throughput MB/s (median of 3 × 1 GB) | round trip µs median | p90 |',
+  '|---|---:|---:|---:|',
+  `| direct loopback (host busybox nc) | ${med(tput.direct).toFixed(0)} | ${rtt.direct.median.toFixed(0)} | ${rtt.direct.p90.toFixed(0)} |`,
+  `| published port (sandbox forwarder → container busybox nc) | ${med(tput.published).toFixed(0)} | ${rtt.published.median.toFixed(0)} | ${rtt.published.p90.toFixed(0)} |`,
+  `| ratio / added | ${(med(tput.published) / med(tput.direct) * 100).toFixed(0)}% of direct | +${(rtt.published.median - rtt.direct.median).toFixed(0)} µs | |`,
+];
+const out = `## Published ports — ${new Date().toISOString()}\n\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}, as ${process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`}. podman's port forwarding is measured with the peers (bench issue).\n\n${lines.join('\n')}\n`;
+console.log(out);
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results', `ports-${process.getuid() === 0 ? 'root' : 'rootless'}.md`), out);
