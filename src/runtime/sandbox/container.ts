@@ -37,6 +37,8 @@ export interface SandboxServices {
   emit(event: { event: 'exit'; id: string; exitCode: number; oomKilled: boolean } | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }): void;
 }
 
+const EXEC_OUTPUT_GRACE_MS = 100;
+
 export function signalNumber(name: string): number {
   const n = (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
   if (n === undefined) throw new MayflyError('INVALID_OPTION', `unknown signal ${name}`);
@@ -345,10 +347,16 @@ export class SandboxContainer {
       if (m.type === 'ready') proc.send(plan);
       else if (m.type === 'failed') failure = m;
     });
-    const code = await new Promise<number>((resolve, reject) => {
+    const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+    const [rawCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       proc.once('error', reject);
-      proc.once('close', (c, s) => resolve(exitCodeOf(c, s, wrapper())));
+      proc.once('exit', (c, s) => resolve([c, s]));
     });
+    // the command is done when it exits, even if something it started in the background still
+    // holds its output open: take what has arrived shortly after, then let go of the pipes
+    await Promise.race([closed, new Promise((r) => setTimeout(r, EXEC_OUTPUT_GRACE_MS))]);
+    for (const stream of proc.stdio) stream?.destroy();
+    const code = exitCodeOf(rawCode, signal, wrapper());
     if (failure && failure.exitCode !== 126 && failure.exitCode !== 127) {
       throw new MayflyError('EXEC_FAILED', `exec in ${this.name} failed at "${failure.step}": ${failure.message}`, { details: { ...failure, wrapper: wrapper() } });
     }
