@@ -133,13 +133,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
   try {
     const container = await runtime.create(spec);
-    // signals go to the container, as `docker run` proxies them; the same signal twice kills it
-    // (a PID 1 without a handler ignores SIGINT and SIGTERM)
-    const received = new Set<NodeJS.Signals>();
+    // Signals go to the container, as `docker run` proxies them. SIGINT and SIGTERM also start a
+    // stop: a PID 1 without a handler ignores them, so SIGKILL follows after the stop timeout (or
+    // at once on a second one) — `timeout`, Ctrl-C and CI cancellations always end the container.
+    let stopping = false;
     const forward = (sig: NodeJS.Signals) => {
-      const again = received.has(sig) && (sig === 'SIGINT' || sig === 'SIGTERM');
-      received.add(sig);
-      void container.kill(again ? 'SIGKILL' : sig).catch(() => {});
+      if (sig !== 'SIGINT' && sig !== 'SIGTERM') return void container.kill(sig).catch(() => {});
+      if (stopping) return void container.kill('SIGKILL').catch(() => {});
+      stopping = true;
+      void container.stop({ signal: sig }).catch(() => {});
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
     for (const s of signals) process.on(s, forward);

@@ -41,3 +41,16 @@ describe('mayfly run', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('mayfly run and signals', () => {
+  it('SIGTERM to the CLI stops a container whose PID 1 ignores it: SIGKILL after the stop timeout', async () => {
+    const { spawn } = await import('node:child_process');
+    const p = spawn(process.execPath, [BIN, 'run', '--rootfs', BUSYBOX, '--stop-timeout', '0.5', '--', 'sh', '-c', 'echo up; exec sleep 1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
+    const t0 = Date.now();
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)));
+    expect(code).toBe(137);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
