@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { MayflyError } from '../errors.js';
+import { isMayflyError, MayflyError } from '../errors.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
 import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
@@ -266,8 +266,8 @@ export class Runtime {
 
   /** Removes every container of this runtime and stops its sandbox. */
   async close(): Promise<void> {
+    await this.sandbox.close(); // its 'gone' ends every pending wait()
     this.containers.clear();
-    await this.sandbox.close();
   }
 
   /** @internal */
@@ -406,7 +406,12 @@ export class Container {
   /** Removes the container: processes, mounts, cgroup, upper dir and log. */
   async remove(opts: { force?: boolean } = {}): Promise<void> {
     if (this.state === 'removed') return;
-    await this.runtime.sandbox.request('remove', { id: this.id, force: opts.force ?? false });
+    try {
+      await this.runtime.sandbox.request('remove', { id: this.id, force: opts.force ?? false });
+    } catch (e) {
+      // a dead sandbox took its containers with it (the next one sweeps their directories)
+      if (!isMayflyError(e, 'SANDBOX_GONE')) throw e;
+    }
     this.state = 'removed';
     this.runtime._forget(this.id);
     this.flushWaiters(this.lastExit ?? { exitCode: 137, oomKilled: false });

@@ -100,6 +100,7 @@ describe('nothing left behind', () => {
     expect((await waiting).exitCode).toBe(137);
     const err = await c.exec(['true']).catch((e: unknown) => e);
     expect(isMayflyError(err, 'SANDBOX_GONE')).toBe(true);
+    await c.remove(); // nothing left to remove: not an error
     await (await Runtime.start()).close(); // sweeps the dead sandbox's directory
     expect(existsSync(c.dir)).toBe(false);
   });

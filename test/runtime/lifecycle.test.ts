@@ -151,3 +151,15 @@ describe('logs and stats', () => {
     await c.remove({ force: true });
   });
 });
+
+describe('closing the runtime', () => {
+  it('ends pending waits (137) instead of keeping the process alive', async () => {
+    const { Runtime } = await import('../../src/runtime/runtime.js');
+    const rt = await Runtime.start({ onWarning: () => {} });
+    const c = await rt.create({ layers: [BUSYBOX], command: ['sleep', '1000'] });
+    await c.start();
+    const waiting = c.wait();
+    await rt.close();
+    expect((await waiting).exitCode).toBe(137);
+  });
+});
