@@ -1,10 +1,15 @@
 /**
- * mayfly's public API. Today: the rootless runtime. The harness (builders, wait strategies,
- * Vitest and Jest integrations) and presets build on these exports.
+ * mayfly's public API: the rootless runtime, images and published ports. The harness (builders,
+ * wait strategies, Vitest and Jest integrations) and presets build on these exports.
  */
 export { MayflyError, isMayflyError, type MayflyErrorCode } from './errors.js';
 export { mayflyHome } from './paths.js';
-export { Runtime, Container, type ExitStatus, type RuntimeOptions } from './runtime/runtime.js';
+export { Runtime, Container, type ContainerOptions, type ExitStatus, type PullOptions, type RuntimeOptions } from './runtime/runtime.js';
+export type { ImageRecord } from './image/store/image-store.js';
+export type { BuildOptions, BuildStep } from './image/build/builder.js';
+export type { PullProgress } from './image/pull.js';
+export type { PublishedPort } from './network/port-forwarder.js';
+export { parseReference, familiarName, type ImageReference } from './image/reference.js';
 export { parseContainerSpec, parseSize, type ContainerSpec, type ContainerSpecInput, type NetworkMode } from './runtime/spec.js';
 export type { LogEntry, ReadLogsOptions } from './runtime/logs.js';
 export type { ContainerStats, ExecResult } from './runtime/sandbox/protocol.js';
