@@ -33,13 +33,13 @@ export class LogWriter {
     const text = this.partial[stream] + chunk.toString();
     const lines = text.split('\n');
     this.partial[stream] = lines.pop()!;
-    for (const line of lines) this.append(stream, line);
+    this.append(stream, lines);
   }
 
   /** Writes out unterminated lines (at exit). */
   flush(): void {
     for (const s of ['stdout', 'stderr'] as const) {
-      if (this.partial[s]) this.append(s, this.partial[s]);
+      if (this.partial[s]) this.append(s, [this.partial[s]]);
       this.partial[s] = '';
     }
   }
@@ -50,12 +50,17 @@ export class LogWriter {
     this.fd = undefined;
   }
 
-  private append(stream: LogStream, line: string): void {
-    const entry = { time: new Date().toISOString(), stream, line };
-    this.tail.push(entry);
-    if (this.tail.length > TAIL_KEPT) this.tail.shift();
+  /** One write per chunk of output, however many lines it holds: chatty containers cost one syscall a read. */
+  private append(stream: LogStream, lines: string[]): void {
+    if (!lines.length) return;
+    const time = new Date().toISOString();
+    const s = stream === 'stdout' ? 'o' : 'e';
+    let out = '';
+    for (const line of lines) out += `${JSON.stringify({ t: time, s, l: line })}\n`;
+    this.tail.push(...lines.slice(-TAIL_KEPT).map((line) => ({ time, stream, line })));
+    if (this.tail.length > TAIL_KEPT) this.tail.splice(0, this.tail.length - TAIL_KEPT);
     this.fd ??= openSync(this.path, 'a');
-    writeSync(this.fd, `${JSON.stringify({ t: entry.time, s: stream === 'stdout' ? 'o' : 'e', l: line })}\n`);
+    writeSync(this.fd, out);
   }
 }
 
