@@ -3,8 +3,9 @@
  * that matter most (user namespace, overlay, cgroups) are made by really starting a sandbox.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { readTextIfPresent } from '../files.js';
 import { hostIdMapping, subordinateRanges } from '../runtime/idmap.js';
 import { mayflyHome } from '../paths.js';
 import { SandboxClient } from '../runtime/sandbox-client.js';
@@ -40,14 +41,6 @@ function canReadWrite(path: string): boolean {
   }
 }
 
-function readTrim(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
 export function staticFindings(): Finding[] {
   const out: Finding[] = [];
   const uid = process.getuid?.() ?? 0;
@@ -63,8 +56,8 @@ export function staticFindings(): Finding[] {
       ? { name: 'util-linux unshare', level: 'ok', detail: version || unshare }
       : { name: 'util-linux unshare', level: 'fail', detail: 'not found', fix: 'apt install util-linux' },
   );
-  const maxNs = Number(readTrim('/proc/sys/user/max_user_namespaces') ?? '0');
-  const apparmor = readTrim('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  const maxNs = Number(readTextIfPresent('/proc/sys/user/max_user_namespaces')?.trim() ?? '0');
+  const apparmor = readTextIfPresent('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim();
   out.push(
     maxNs > 0 && apparmor !== '1'
       ? { name: 'user namespaces', level: 'ok', detail: `enabled (max ${maxNs})` }
@@ -80,7 +73,7 @@ export function staticFindings(): Finding[] {
     out.push({ name: 'id mapping', level: 'ok', detail: 'root: ids 0-65535 map to themselves' });
   } else {
     const user = safeUser();
-    const sub = subordinateRanges(readTrim('/etc/subuid') ?? '', user, uid);
+    const sub = subordinateRanges(readTextIfPresent('/etc/subuid') ?? '', user, uid);
     out.push(
       mapping.single
         ? {

@@ -4,9 +4,10 @@
  * (/etc/subuid, /etc/subgid) so that images whose services run as uid 999 or www-data work.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { promisify } from 'node:util';
+import { readTextIfPresent } from '../files.js';
 import { MayflyError } from '../errors.js';
 
 const run = promisify(execFile);
@@ -93,14 +94,6 @@ export function planIdMapping(opts: {
   };
 }
 
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
 export function hostIdMapping(): IdMapping {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
@@ -114,8 +107,8 @@ export function hostIdMapping(): IdMapping {
     uid,
     gid,
     user,
-    subuid: readOr('/etc/subuid', ''),
-    subgid: readOr('/etc/subgid', ''),
+    subuid: readTextIfPresent('/etc/subuid') ?? '',
+    subgid: readTextIfPresent('/etc/subgid') ?? '',
     haveNewIdMap: hasSetuidHelper('/usr/bin/newuidmap') && hasSetuidHelper('/usr/bin/newgidmap'),
   });
 }

@@ -2,15 +2,10 @@
  * The processes of a container, found from its PID 1 through /proc/PID/task/TID/children (as the
  * sandbox's /proc numbers them). Used where no cgroup is available: pause by SIGSTOP, and stats.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readTextIfPresent } from '../files.js';
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+const read = readTextIfPresent;
 
 function childrenOf(pid: number): number[] {
   const out: number[] = [];

@@ -3,8 +3,9 @@
  * an exclusive flock on its own lock file for as long as it lives: the kernel drops it when the
  * process dies, however it dies, and unlike a pid it cannot be reused by another process.
  */
-import { openSync, readdirSync, readFileSync, closeSync, mkdirSync, rmSync, writeFileSync, renameSync, existsSync, statSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, closeSync, mkdirSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWrite } from '../files.js';
 import { tryLock } from './syscalls.js';
 
 export interface Layout {
@@ -45,9 +46,7 @@ export interface ContainerState {
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2));
-  renameSync(tmp, path);
+  atomicWrite(path, JSON.stringify(value, null, 2));
 }
 
 export function readState(dir: string): ContainerState | undefined {

@@ -3,8 +3,9 @@
  * every image that has them), one record per image, and a name → image table. Everything is
  * written to a temporary name and renamed, so readers in other processes never see half a file.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWrite } from '../../files.js';
 import { formatReference, parseReference } from '../reference.js';
 import type { ImageConfigFile } from './image-config.js';
 
@@ -158,8 +159,5 @@ export class ImageStore {
   }
 }
 
-export function atomicWrite(path: string, content: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
+
+export { atomicWrite };

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
+import { readTextIfPresent } from '../../files.js';
 import { resolveUser } from '../user.js';
 import * as sys from '../syscalls.js';
 import { EXIT, SHIM_STDERR_FD, type ProcessPlan } from './plan.js';
@@ -27,13 +28,6 @@ export class ExecFailure extends Error {
   }
 }
 
-function readIfExists(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 function envWithDefaults(env: string[], extra: Record<string, string>): string[] {
   const keys = new Set(env.map((e) => e.slice(0, e.indexOf('=') >>> 0)));
@@ -78,7 +72,7 @@ function openDescriptors(): number[] {
 
 /** Switches to the container's user and replaces this process with the container's program. */
 export async function execProcess(plan: ProcessPlan, extraEnv: Record<string, string>, argv: string[] = plan.argv, announce: () => Promise<void>): Promise<never> {
-  const user = step('resolve user', () => resolveUser(plan.user, readIfExists('/etc/passwd'), readIfExists('/etc/group')));
+  const user = step('resolve user', () => resolveUser(plan.user, readTextIfPresent('/etc/passwd') ?? '', readTextIfPresent('/etc/group') ?? ''));
   const env = envWithDefaults(plan.env, { PATH: DEFAULT_PATH, ...extraEnv, HOME: user.home });
   step('create working directory', () => {
     if (!existsSync(plan.workingDir)) mkdirSync(plan.workingDir, { recursive: true, mode: 0o755 });
@@ -115,7 +109,7 @@ export function warmUp(): void {
   for (let i = 0; i < 3; i++) {
     secureJoin('/', '/etc/hosts');
     secureJoin('/', '/proc/self/fd');
-    readIfExists('/proc/self/mountinfo');
+    readTextIfPresent('/proc/self/mountinfo');
     resolveUser('root', 'root:x:0:0:root:/root:/bin/sh\n', 'root:x:0:\n');
     envWithDefaults(['A=1'], { PATH: DEFAULT_PATH });
     openDescriptors();
