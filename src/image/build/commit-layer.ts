@@ -4,7 +4,6 @@
  * directory itself moved (or copied) to layers/<chain ID>. Runs in the sandbox, which can read
  * every file whatever its owner inside the user namespace.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { MayflyError } from '../../errors.js';
+import { runTool } from '../../host-tool.js';
 import { MediaType } from '../registry/media-types.js';
 import type { ImageStore, LayerRecord } from '../store/image-store.js';
 import { chainIds } from '../store/chain-id.js';
@@ -40,12 +40,13 @@ export function removeRuntimeMountpoints(upper: string): void {
 }
 
 /** A copy of a directory (ownership, modes, xattrs, whiteouts kept) in a fresh staging dir under `root`. */
-export function snapshotDir(dir: string, root: string): string {
+export async function snapshotDir(dir: string, root: string): Promise<string> {
   const dest = join(root, `.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const r = spawnSync('cp', ['-a', '--no-target-directory', dir, dest], { encoding: 'utf8' });
-  if (r.status !== 0) {
+  try {
+    await runTool('cp', ['-a', '--no-target-directory', dir, dest]);
+  } catch (e) {
     rmSync(dest, { recursive: true, force: true });
-    throw new MayflyError('ROOTFS_FAILED', `could not copy ${dir}: ${r.stderr.trim()}`);
+    throw e;
   }
   return dest;
 }
@@ -70,7 +71,7 @@ export async function commitLayer(store: ImageStore, dir: string, parentChainId:
   const chainId = parentChainId ? chainIds([parentChainId, diffId])[1]! : diffId;
   const dest = store.layerPath(chainId);
   if (!existsSync(dest)) {
-    renameSync(how === 'move' ? dir : snapshotDir(dir, store.layersDir), dest);
+    renameSync(how === 'move' ? dir : await snapshotDir(dir, store.layersDir), dest);
   } else if (how === 'move') rmSync(dir, { recursive: true, force: true });
   return { digest, diffId, chainId, size: size.n, mediaType: MediaType.OciLayerGzip };
 }

@@ -3,10 +3,10 @@
  * staging directory that then becomes a layer. Runs in the sandbox so that --chown can give files
  * to any user of the image. Sources never come from outside the context.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { MayflyError } from '../../errors.js';
+import { runTool } from '../../host-tool.js';
 
 export interface StageCopyOptions {
   context: string;
@@ -19,11 +19,6 @@ export interface StageCopyOptions {
   extractArchives: boolean;
   /** where staging directories are made (on the layer store's file system, so a rename moves it) */
   stagingRoot: string;
-}
-
-function run(args: string[]): void {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new MayflyError('ROOTFS_FAILED', `${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
 /** The source inside the context, refusing `..` and symlinks that lead out of it. */
@@ -41,7 +36,7 @@ export function contextPath(context: string, source: string): string {
 
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.xz|tar\.bz2)$/;
 
-export function stageCopy(o: StageCopyOptions): string {
+export async function stageCopy(o: StageCopyOptions): Promise<string> {
   const staging = mkdtempSync(join(o.stagingRoot, '.stage-'));
   const sources = o.sources.map((s) => contextPath(o.context, s));
   const destIsDir = o.dest.endsWith('/') || sources.length > 1 || (sources.length === 1 && statSync(sources[0]!).isDirectory());
@@ -51,18 +46,18 @@ export function stageCopy(o: StageCopyOptions): string {
   const copied: string[] = [];
   for (const src of sources) {
     if (statSync(src).isDirectory()) {
-      run(['cp', '-R', '--preserve=mode,timestamps,links', '--no-dereference', '-T', src, destDir]);
+      await runTool('cp', ['-R', '--preserve=mode,timestamps,links', '--no-dereference', '-T', src, destDir]);
       copied.push(destDir);
     } else if (o.extractArchives && ARCHIVE.test(src)) {
-      run(['tar', '-x', '-f', src, '-C', destDir, '--no-same-owner']);
+      await runTool('tar', ['-x', '-f', src, '-C', destDir, '--no-same-owner']);
       copied.push(destDir);
     } else {
       const target = destIsDir ? join(destDir, basename(src)) : destInStaging;
-      run(['cp', '--preserve=mode,timestamps', src, target]);
+      await runTool('cp', ['--preserve=mode,timestamps', src, target]);
       copied.push(target);
     }
   }
   // COPY gives files to root unless --chown says otherwise, whoever owned them in the context
-  for (const p of new Set(copied)) run(['chown', '-R', '-h', `${o.uid}:${o.gid}`, p]);
+  for (const p of new Set(copied)) await runTool('chown', ['-R', '-h', `${o.uid}:${o.gid}`, p]);
   return staging;
 }

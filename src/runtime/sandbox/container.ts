@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
+import { readTextIfPresent } from '../../files.js';
+import { runTool } from '../../host-tool.js';
 import { MayflyError } from '../../errors.js';
 import type { ContainerCgroup } from '../cgroups/types.js';
 import { formatLogs, LogWriter } from '../logs.js';
@@ -107,11 +109,11 @@ export class SandboxContainer {
     const h = this.hostname();
     const hosts =
       this.spec.network === 'host'
-        ? safeRead('/etc/hosts')
+        ? (readTextIfPresent('/etc/hosts') ?? '')
         : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${h}${this.name !== h ? `\t${this.name}` : ''}\n`;
     writeFileSync(join(etc, 'hosts'), hosts);
     writeFileSync(join(etc, 'hostname'), `${h}\n`);
-    writeFileSync(join(etc, 'resolv.conf'), safeRead('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
+    writeFileSync(join(etc, 'resolv.conf'), readTextIfPresent('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
   }
 
   /** Without an overlay filesystem the container gets a private copy of its layers, bottom first. */
@@ -121,7 +123,7 @@ export class SandboxContainer {
       const { whiteouts, opaque } = overlayMarkers(layer);
       // what this layer deletes or hides goes first, then its files; its whiteout nodes last
       for (const p of [...whiteouts, ...opaque]) rmSync(join(target, p), { recursive: true, force: true });
-      await run('cp', ['-a', '--no-target-directory', layer, target]);
+      await runTool('cp', ['-a', '--no-target-directory', layer, target]);
       for (const p of whiteouts) rmSync(join(target, p), { force: true });
     }
   }
@@ -429,20 +431,3 @@ export function overlayMarkers(layer: string): { whiteouts: string[]; opaque: st
   return { whiteouts, opaque };
 }
 
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function run(file: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('error', reject);
-    p.once('close', (code) => (code === 0 ? resolve() : reject(new MayflyError('ROOTFS_FAILED', `${file} ${args.join(' ')} failed: ${err.trim()}`))));
-  });
-}

@@ -180,7 +180,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       if (how === 'move' && !dir.startsWith(`${layout.home}/`)) throw new MayflyError('INVALID_OPTION', `commit-layer: ${dir} is not under MAYFLY_HOME`);
       if (how === 'snapshot') {
         store.ensureDirs();
-        const copy = snapshotDir(dir, store.layersDir);
+        const copy = await snapshotDir(dir, store.layersDir);
         if (runtimeMountpoints) removeRuntimeMountpoints(copy);
         return commitLayer(store, copy, parentChainId, 'move');
       }
@@ -189,7 +189,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     }
     case 'stage-copy': {
       store.ensureDirs();
-      return { dir: stageCopy({ ...req.args, stagingRoot: store.layersDir }) };
+      return { dir: await stageCopy({ ...req.args, stagingRoot: store.layersDir }) };
     }
     case 'remove-layers':
       return removeStorePaths(store, req.args.paths);
