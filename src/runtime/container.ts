@@ -137,6 +137,11 @@ export class Container {
     return this.sandbox.request('stats', { id: this.id });
   }
 
+  /** The TCP ports a process inside the container listens on (its own network namespace, not the host's forwarders). */
+  async listening(): Promise<number[]> {
+    return (await this.sandbox.request('listening', { id: this.id })).tcp;
+  }
+
   /** The container's output so far, with timestamps (kept in a JSON-lines file like Docker's). */
   logs(opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
     return readLogs(join(this.dir, 'log.jsonl'), opts);

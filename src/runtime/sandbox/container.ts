@@ -20,6 +20,7 @@ import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
 import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
 import { execved, type Shim } from './shim-pool.js';
+import { listeningPorts } from '../../network/listening-ports.js';
 import { PortForwarder, type PortMapping, type PublishedPort } from '../../network/port-forwarder.js';
 
 export type RootfsDriver = 'overlay' | 'fuse-overlayfs' | 'copy';
@@ -369,6 +370,10 @@ export class SandboxContainer {
     const pid = this.running();
     if (this.cgroup) return { source: 'cgroup', ...this.cgroup.stats() };
     return { source: 'proc', ...processUsage(containerProcesses(pid)) };
+  }
+
+  listening(): number[] {
+    return listeningPorts(this.running());
   }
 
   async remove(force: boolean): Promise<void> {

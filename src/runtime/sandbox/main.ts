@@ -167,6 +167,8 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       return get(req.args.id).exec(req.args.request);
     case 'stats':
       return get(req.args.id).stats();
+    case 'listening':
+      return { tcp: get(req.args.id).listening() };
     case 'remove': {
       const c = containers.get(req.args.id);
       if (!c) return null;

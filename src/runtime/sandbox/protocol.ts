@@ -41,6 +41,8 @@ export interface RequestMap {
   unpause: { args: { id: string }; result: null };
   exec: { args: { id: string; request: ExecRequest }; result: ExecResult };
   stats: { args: { id: string }; result: ContainerStats };
+  /** TCP ports listening inside the container's network namespace */
+  listening: { args: { id: string }; result: { tcp: number[] } };
   remove: { args: { id: string; force: boolean }; result: null };
   shutdown: { args: Record<string, never>; result: null };
   pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
