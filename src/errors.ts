@@ -19,6 +19,15 @@ export type MayflyErrorCode =
   | 'CGROUP_FAILED'
   | 'USER_NOT_FOUND'
   | 'TIMEOUT'
+  // waiting for readiness
+  | 'WAIT_TIMEOUT'
+  | 'CONTAINER_EXITED'
+  | 'CONTAINER_UNHEALTHY'
+  // networks
+  | 'NETWORK_NOT_FOUND'
+  | 'NETWORK_EXISTS'
+  | 'NETWORK_IN_USE'
+  | 'NETWORK_FAILED'
   // images
   | 'REFERENCE_INVALID'
   | 'IMAGE_NOT_FOUND'

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { isMayflyError, MayflyError } from '../errors.js';
 import type { PublishedPort } from '../network/port-forwarder.js';
+import type { Attachment } from '../network/sandbox-networks.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import type { SandboxClient } from './sandbox-client.js';
 import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
@@ -31,6 +32,7 @@ export class Container {
   private exitWaiters: ((s: ExitStatus) => void)[] = [];
   private outputListener: OutputListener | undefined;
   private published: PublishedPort[] = [];
+  private attachments: Attachment[] = [];
 
   /** @internal */
   constructor(
@@ -55,8 +57,9 @@ export class Container {
   async start(opts: { attach?: boolean; onOutput?: OutputListener } = {}): Promise<void> {
     this.outputListener = opts.onOutput;
     this.lastExit = undefined;
-    const { ports } = await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
+    const { ports, networks } = await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
     this.published = ports;
+    this.attachments = networks;
     // a quick program's exit event can overtake the reply to start
     if (this.lastExit === undefined) this.state = 'running';
   }
@@ -87,6 +90,18 @@ export class Container {
     const p = this.published.find((x) => x.containerPort === containerPort);
     const host = p && p.hostIp.includes(':') ? `[${p.hostIp}]` : (p?.hostIp ?? this.host);
     return `http://${host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+
+  /** The user-defined networks of the running container: address, interface and aliases on each. */
+  networks(): Attachment[] {
+    return this.attachments.map((a) => ({ ...a, aliases: [...a.aliases] }));
+  }
+
+  /** The container's address on a network (its first one by default), as its peers reach it. */
+  ip(network?: string): string {
+    const a = network ? this.attachments.find((x) => x.network === network) : this.attachments[0];
+    if (!a) throw new MayflyError('INVALID_OPTION', `container ${this.name} is not attached to ${network ? `network ${network}` : 'a user-defined network'} (or is not running)`);
+    return a.ip;
   }
 
   /** Resolves when the container's PID 1 exits, with Docker's exit code (128+n for signal n). */
@@ -169,6 +184,7 @@ export class Container {
   _exited(s: ExitStatus): void {
     this.lastExit = s;
     this.published = [];
+    this.attachments = [];
     if (this.state !== 'removed') this.state = 'exited';
     this.flushWaiters(s);
   }

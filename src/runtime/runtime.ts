@@ -15,6 +15,8 @@ import type { RemoveImageResult } from '../image/store/remove-image.js';
 import { runDefaults } from '../image/run-defaults.js';
 import { Container, type ContainerOwner } from './container.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
+import { layoutOf } from './state.js';
+import { createNetwork, getNetwork, listNetworks, removeNetwork, type NetworkCreateOptions, type NetworkRecord } from '../network/network-store.js';
 import { parseContainerSpec, type ContainerSpec, type ContainerSpecInput } from './spec.js';
 
 export { Container, type ExitStatus } from './container.js';
@@ -125,6 +127,24 @@ export class Runtime implements ContainerOwner {
 
   load(file: string): Promise<ImageRecord[]> {
     return this.image.load(file);
+  }
+
+  /** Creates a user-defined network (`docker network create`): its containers reach each other by name and alias. */
+  createNetwork(nameOrOptions: string | NetworkCreateOptions): NetworkRecord {
+    return createNetwork(layoutOf(this.sandbox.home), typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions);
+  }
+
+  networks(): NetworkRecord[] {
+    return listNetworks(layoutOf(this.sandbox.home));
+  }
+
+  inspectNetwork(name: string): NetworkRecord {
+    return getNetwork(layoutOf(this.sandbox.home), name);
+  }
+
+  /** Refused while a live container is attached, unless `force`. */
+  removeNetwork(name: string, opts: { force?: boolean } = {}): NetworkRecord {
+    return removeNetwork(layoutOf(this.sandbox.home), name, opts);
   }
 
   /** Validates the options (every wrong field is named), pulls the image if needed, and prepares the container without starting it. */

@@ -46,7 +46,19 @@ export const limitsSchema = z.object({
   pids: z.number().int().positive().optional(),
 });
 
-export const networkModeSchema = z.enum(['none', 'host']);
+export const networkNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'network names use letters, digits, _ . - and at most 63 characters');
+
+const aliasSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'aliases are host names: letters, digits, _ . -');
+
+/** `none` (own namespace, loopback only), `host` (the host's network), or a network made with createNetwork */
+export const networkModeSchema = z.union([z.literal('none'), z.literal('host'), networkNameSchema]);
+
+export const networkAttachmentSchema = z.object({
+  name: networkNameSchema.refine((n) => n !== 'none' && n !== 'host', { message: 'none and host cannot be joined as extra networks' }),
+  aliases: z.array(aliasSchema).default([]),
+});
 
 export const portSchema = z.object({
   containerPort: z.number().int().min(1).max(65535),
@@ -70,6 +82,10 @@ export const containerSpecSchema = z
   user: z.string().min(1).default('0:0'),
   hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'not a valid host name').optional(),
   network: networkModeSchema.default('none'),
+  /** more names for the container on `network` (`--network-alias`) */
+  networkAliases: z.array(aliasSchema).default([]),
+  /** further user-defined networks to join (`docker network connect`) */
+  networks: z.array(networkAttachmentSchema).default([]),
   /** container ports to publish on the host (`-p`) */
   ports: z.array(portSchema).default([]),
   /** container ports the image or caller declares (EXPOSE); `publishAll` publishes them (`-P`) */
@@ -88,6 +104,14 @@ export const containerSpecSchema = z
   .refine((s) => s.network !== 'host' || (!s.ports.length && !s.publishAll), {
     message: 'ports cannot be published with network "host": the container already uses the host ports',
     path: ['ports'],
+  })
+  .refine((s) => s.network !== 'host' || !s.networks.length, {
+    message: 'a container on the host network cannot join other networks',
+    path: ['networks'],
+  })
+  .refine((s) => !s.networkAliases.length || (s.network !== 'host' && s.network !== 'none'), {
+    message: 'aliases need a user-defined network (network: NAME)',
+    path: ['networkAliases'],
   });
 
 export type ContainerSpecInput = z.input<typeof containerSpecSchema>;
@@ -96,6 +120,13 @@ export type TmpfsMount = z.output<typeof tmpfsSchema>;
 export type BindMount = z.output<typeof bindSchema>;
 export type VolumeMount = z.output<typeof volumeSchema>;
 export type NetworkMode = z.output<typeof networkModeSchema>;
+
+/** The user-defined networks a container joins, its `network` first (that one carries the default route). */
+export function networkMemberships(s: Pick<ContainerSpec, 'network' | 'networkAliases' | 'networks'>): { name: string; aliases: string[] }[] {
+  const primary = s.network === 'none' || s.network === 'host' ? [] : [{ name: s.network, aliases: s.networkAliases }];
+  const seen = new Set<string>();
+  return [...primary, ...s.networks].filter((m) => !seen.has(m.name) && seen.add(m.name));
+}
 export type Limits = z.output<typeof limitsSchema>;
 export type PortSpec = z.output<typeof portSchema>;
 

@@ -14,6 +14,7 @@ export interface Layout {
   sandboxes: string;
   volumes: string;
   names: string;
+  networks: string;
 }
 
 export function layoutOf(home: string): Layout {
@@ -23,11 +24,12 @@ export function layoutOf(home: string): Layout {
     sandboxes: join(home, 'sandboxes'),
     volumes: join(home, 'volumes'),
     names: join(home, 'names'),
+    networks: join(home, 'networks'),
   };
 }
 
 export function ensureLayout(l: Layout): void {
-  for (const d of [l.containers, l.sandboxes, l.volumes, l.names]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [l.containers, l.sandboxes, l.volumes, l.names, l.networks]) mkdirSync(d, { recursive: true, mode: 0o700 });
 }
 
 export interface ContainerState {
@@ -43,6 +45,8 @@ export interface ContainerState {
   /** the layer directories it runs on, bottom first: `mayfly image prune` keeps them */
   layers?: string[];
   command: string[];
+  /** the user-defined networks it is attached to: `mayfly network rm` refuses meanwhile */
+  networks?: string[];
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -121,12 +125,13 @@ export function sweepOrphans(l: Layout, ownSandboxId: string): string[] {
     if (state) releaseName(l, state.name, id);
     removed.push(id);
   }
+  // lock files, and the run directories (network namespaces' files, hosts files) of sandboxes
   for (const f of safeList(l.sandboxes)) {
     const sid = f.replace(/\.lock$/, '');
     const path = join(l.sandboxes, f);
     // a lock file is created a moment before it is locked: leave young ones alone
-    if (sid === ownSandboxId || !f.endsWith('.lock') || Date.now() - mtime(path) < HALF_CREATED_GRACE_MS) continue;
-    if (!sandboxAlive(l, sid)) rmSync(path, { force: true });
+    if (sid === ownSandboxId || Date.now() - mtime(path) < HALF_CREATED_GRACE_MS) continue;
+    if (!sandboxAlive(l, sid)) rmSync(path, { recursive: true, force: true });
   }
   return removed;
 }

@@ -258,3 +258,157 @@ export function getXattr(path: string, name: string): string | undefined {
 export function tcpSocket(): number {
   return check('socket', c.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o4000 /* NONBLOCK */ | 0o2000000 /* CLOEXEC */, 0), () => 'AF_INET, SOCK_STREAM');
 }
+
+// ---- descriptors for the port-forwarding pump (src/network/pump*.ts) ----
+// The hot calls return -errno instead of throwing: EAGAIN is their normal outcome, and building an
+// Error per would-block would cost more than the call itself.
+
+const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const O_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const SO_LINGER = 13;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+
+export const EPOLL = {
+  IN: 0x1,
+  OUT: 0x4,
+  ERR: 0x8,
+  HUP: 0x10,
+  RDHUP: 0x2000,
+  ET: 0x80000000,
+} as const;
+
+/** struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes). */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+
+const io = {
+  epoll_create1: libc.func('int epoll_create1(int flags)'),
+  epoll_ctl: libc.func('int epoll_ctl(int epfd, int op, int fd, uint8_t *event)'),
+  epoll_wait: libc.func('int epoll_wait(int epfd, uint8_t *events, int maxevents, int timeout)'),
+  splice: libc.func('long splice(int fdIn, void *offIn, int fdOut, void *offOut, size_t len, unsigned int flags)'),
+  pipe2: libc.func('int pipe2(int *fds, int flags)'),
+  eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
+  read: libc.func('long read(int fd, uint8_t *buf, size_t count)'),
+  write: libc.func('long write(int fd, const uint8_t *buf, size_t count)'),
+  shutdown: libc.func('int shutdown(int fd, int how)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)'),
+  getsockopt: libc.func('int getsockopt(int fd, int level, int name, uint8_t *value, uint32_t *len)'),
+  connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
+  fcntlInt: libc.func('int fcntl(int fd, int cmd, int arg)'),
+};
+
+const negErrno = (ret: number | bigint): number => (Number(ret) < 0 ? -koffi.errno() : Number(ret));
+
+export function epollCreate(): number {
+  return check('epoll_create1', io.epoll_create1(O_CLOEXEC), () => 'EPOLL_CLOEXEC');
+}
+
+/** Adds `fd` to the epoll set, reporting `events` with the descriptor number as the event's data. */
+export function epollAdd(epfd: number, fd: number, events: number): void {
+  const ev = Buffer.alloc(EPOLL_EVENT_SIZE);
+  ev.writeUInt32LE(events >>> 0, 0);
+  ev.writeUInt32LE(fd, EPOLL_DATA_OFFSET);
+  check('epoll_ctl', io.epoll_ctl(epfd, 1 /* EPOLL_CTL_ADD */, fd, ev), () => `${epfd}, ADD, ${fd}`);
+}
+
+/** Removes `fd` from the epoll set: before closing it, so a stale registration (another descriptor of the same socket still open) cannot report events under a number reused since. */
+export function epollDelete(epfd: number, fd: number): void {
+  io.epoll_ctl(epfd, 2 /* EPOLL_CTL_DEL */, fd, null);
+}
+
+/** Waits for events into `events` (EPOLL_EVENT_SIZE bytes each); how many, or -errno (EINTR). */
+export function epollWait(epfd: number, events: Buffer, timeoutMs: number): number {
+  return negErrno(io.epoll_wait(epfd, events, Math.floor(events.length / EPOLL_EVENT_SIZE), timeoutMs));
+}
+
+/** The descriptor and event bits of the `i`th event epollWait returned. */
+export function epollEventAt(events: Buffer, i: number): { fd: number; events: number } {
+  const at = i * EPOLL_EVENT_SIZE;
+  return { fd: events.readUInt32LE(at + EPOLL_DATA_OFFSET), events: events.readUInt32LE(at) };
+}
+
+const SPLICE_F_MOVE = 1;
+const SPLICE_F_NONBLOCK = 2;
+
+/** Moves up to `len` bytes between a pipe and another descriptor in the kernel: bytes moved, 0 at end of input, or -errno. */
+export function splice(fdIn: number, fdOut: number, len: number): number {
+  return negErrno(io.splice(fdIn, null, fdOut, null, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
+}
+
+/** A non-blocking, close-on-exec pipe [read end, write end], resized to `size` bytes when the kernel allows (else its default). */
+export function pipe(size?: number): [number, number] {
+  const fds = new Int32Array(2);
+  check('pipe2', io.pipe2(fds, O_NONBLOCK | O_CLOEXEC), () => 'O_NONBLOCK|O_CLOEXEC');
+  if (size) io.fcntlInt(fds[1]!, F_SETPIPE_SZ, size); // refused above the per-user pipe budget: keep the default
+  return [fds[0]!, fds[1]!];
+}
+
+/** The capacity of a pipe in bytes. */
+export function pipeSize(fd: number): number {
+  return check('fcntl', io.fcntlInt(fd, 1032 /* F_GETPIPE_SZ */, 0), () => `${fd}, F_GETPIPE_SZ`);
+}
+
+/** A non-blocking, close-on-exec eventfd: a counter other threads write to wake an epoll loop. */
+export function eventFd(): number {
+  return check('eventfd', io.eventfd(0, O_NONBLOCK | O_CLOEXEC), () => 'EFD_NONBLOCK|EFD_CLOEXEC');
+}
+
+const one = new BigUint64Array([1n]);
+const oneBytes = new Uint8Array(one.buffer);
+
+/** Adds 1 to an eventfd (wakes whoever polls it); never blocks in practice. */
+export function signalEventFd(fd: number): void {
+  io.write(fd, oneBytes, 8);
+}
+
+/** Resets an eventfd to 0. */
+export function drainEventFd(fd: number): void {
+  io.read(fd, Buffer.alloc(8), 8);
+}
+
+/** A close-on-exec duplicate of `fd` (same open socket: closing either keeps the other working). */
+export function dupCloexec(fd: number): number {
+  return check('fcntl', io.fcntlInt(fd, F_DUPFD_CLOEXEC, 3), () => `${fd}, F_DUPFD_CLOEXEC`);
+}
+
+export function closeFd(fd: number): void {
+  c.close(fd);
+}
+
+export const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
+
+/** Ends one or both directions of a connection; -errno when the socket is already gone. */
+export function shutdown(fd: number, how: number): number {
+  return negErrno(io.shutdown(fd, how));
+}
+
+/** The pending error of a socket (SO_ERROR, cleared by reading it): 0 when none. */
+export function socketError(fd: number): number {
+  const v = Buffer.alloc(4);
+  const len = new Uint32Array([4]);
+  if (io.getsockopt(fd, SOL_SOCKET, SO_ERROR, v, len) < 0) return koffi.errno();
+  return v.readInt32LE(0);
+}
+
+/** Makes the next close() send a reset instead of a FIN (SO_LINGER on, 0 seconds). */
+export function setResetOnClose(fd: number): void {
+  io.setsockopt(fd, SOL_SOCKET, SO_LINGER, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 8);
+}
+
+/** Sends small writes at once (TCP_NODELAY): a forwarder must not add Nagle's delay to the sender's own. */
+export function setNoDelay(fd: number): void {
+  io.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, Buffer.from([1, 0, 0, 0]), 4);
+}
+
+/** Starts connecting a non-blocking IPv4 socket: 0 when connected, else -errno (-EINPROGRESS: wait until writable). */
+export function connectIPv4(fd: number, host: string, port: number): number {
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(2 /* AF_INET */, 0);
+  addr.writeUInt16BE(port, 2);
+  host.split('.').forEach((octet, i) => addr.writeUInt8(Number(octet), 4 + i));
+  return negErrno(io.connect(fd, addr, 16));
+}

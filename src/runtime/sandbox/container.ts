@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { readTextIfPresent } from '../../files.js';
@@ -14,13 +14,16 @@ import type { ContainerCgroup } from '../cgroups/types.js';
 import { formatLogs, LogWriter } from '../logs.js';
 import { containerProcesses, processUsage, signalAll } from '../process-tree.js';
 import { SHIM_STDERR_FD, SHIM_STDIO, type JoinPlan, type ShimMessage, type StartPlan } from '../shim/plan.js';
-import type { ContainerSpec } from '../spec.js';
+import { networkMemberships, type ContainerSpec } from '../spec.js';
 import { getXattr } from '../syscalls.js';
 import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
 import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
 import { execved, type Shim } from './shim-pool.js';
 import { listeningPorts } from '../../network/listening-ports.js';
+import { getNetwork } from '../../network/network-store.js';
+import { createNetns, removeNetns } from '../../network/netns.js';
+import type { Attachment, SandboxNetworks } from '../../network/sandbox-networks.js';
 import { PortForwarder, type PortMapping, type PublishedPort } from '../../network/port-forwarder.js';
 
 export type RootfsDriver = 'overlay' | 'fuse-overlayfs' | 'copy';
@@ -37,6 +40,7 @@ export interface SandboxServices {
   /** warms the next shim; called when a start is over */
   refillShims(): void;
   createCgroup(id: string, spec: ContainerSpec): Promise<ContainerCgroup | null>;
+  networks: SandboxNetworks;
   emit(event: { event: 'exit'; id: string; exitCode: number; oomKilled: boolean } | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }): void;
 }
 
@@ -67,6 +71,8 @@ export class SandboxContainer {
   private readonly forwarder = new PortForwarder();
   private published: PublishedPort[] = [];
   private attach = false;
+  private attachments: Attachment[] = [];
+  private netnsFd = -1;
   private readonly createdAt = new Date().toISOString();
 
   constructor(
@@ -81,6 +87,7 @@ export class SandboxContainer {
 
   /** Prepares the container's directory: upper/work dirs, generated /etc files, volumes, cgroup. */
   async create(): Promise<void> {
+    this.memberships(); // an unknown network fails here, before anything is made
     for (const d of ['upper', 'work', 'rootfs', 'etc']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o755 });
     this.saveState(); // at once: an image prune elsewhere must see which layers this container uses
     this.writeEtcFiles();
@@ -97,6 +104,45 @@ export class SandboxContainer {
     this.saveState();
   }
 
+  private memberships() {
+    return networkMemberships(this.spec).map((m) => ({ network: getNetwork(this.svc.layout, m.name), aliases: m.aliases }));
+  }
+
+  private get netnsFile(): string {
+    return join(this.dir, 'netns');
+  }
+
+  /** A namespace of its own, wired into each user-defined network, before the shim joins it. */
+  private async connectNetworks(): Promise<StartPlan['network']> {
+    const memberships = this.memberships();
+    if (!memberships.length) return this.spec.network === 'host' ? 'host' : 'none';
+    await createNetns(this.netnsFile);
+    try {
+      this.attachments = await this.svc.networks.connect(
+        { id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) },
+        this.netnsFile,
+        memberships,
+      );
+    } catch (e) {
+      removeNetns(this.netnsFile);
+      throw e;
+    }
+    this.writeHosts(this.svc.networks.peersOf(this.id));
+    // A warm shim's mount namespace predates the bind mount that pins the namespace: it reaches the
+    // namespace through a descriptor of ours instead (a /proc fd link works from any mount namespace).
+    this.netnsFd = openSync(this.netnsFile, 'r');
+    return { netns: `/proc/${process.pid}/fd/${this.netnsFd}` };
+  }
+
+  private disconnectNetworks(): void {
+    if (!this.attachments.length) return;
+    this.svc.networks.disconnect(this.id);
+    this.attachments = [];
+    if (this.netnsFd >= 0) closeSync(this.netnsFd);
+    this.netnsFd = -1;
+    removeNetns(this.netnsFile);
+  }
+
   private volumeDir(name: string): string {
     return join(this.svc.layout.volumes, name, '_data');
   }
@@ -107,14 +153,29 @@ export class SandboxContainer {
 
   private writeEtcFiles(): void {
     const etc = join(this.dir, 'etc');
+    this.writeHosts([]);
+    writeFileSync(join(etc, 'hostname'), `${this.hostname()}\n`);
+    writeFileSync(join(etc, 'resolv.conf'), readTextIfPresent('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
+  }
+
+  /**
+   * The container's own names on its first address, then its peers on shared networks. Written in
+   * place (same inode): the file is bind-mounted into the running container.
+   */
+  private writeHosts(peers: string[]): void {
     const h = this.hostname();
+    const own = [...new Set([h, this.name])].join('\t');
     const hosts =
       this.spec.network === 'host'
         ? (readTextIfPresent('/etc/hosts') ?? '')
-        : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${h}${this.name !== h ? `\t${this.name}` : ''}\n`;
-    writeFileSync(join(etc, 'hosts'), hosts);
-    writeFileSync(join(etc, 'hostname'), `${h}\n`);
-    writeFileSync(join(etc, 'resolv.conf'), readTextIfPresent('/etc/resolv.conf') || 'nameserver 127.0.0.1\n');
+        : [
+            '127.0.0.1\tlocalhost',
+            '::1\tlocalhost ip6-localhost ip6-loopback',
+            `${this.attachments[0]?.ip ?? '127.0.1.1'}\t${own}`,
+            ...peers,
+            '',
+          ].join('\n');
+    writeFileSync(join(this.dir, 'etc', 'hosts'), hosts);
   }
 
   /** Without an overlay filesystem the container gets a private copy of its layers, bottom first. */
@@ -141,11 +202,12 @@ export class SandboxContainer {
       ...(this.spec.labels['mayfly.image'] ? { image: this.spec.labels['mayfly.image'] } : {}),
       ...(this.spec.labels['mayfly.image.id'] ? { imageId: this.spec.labels['mayfly.image.id'] } : {}),
       layers: this.spec.layers,
+      ...(networkMemberships(this.spec).length ? { networks: networkMemberships(this.spec).map((m) => m.name) } : {}),
     };
     writeJsonAtomic(join(this.dir, 'state.json'), state);
   }
 
-  private startPlan(): StartPlan {
+  private startPlan(network: StartPlan['network']): StartPlan {
     const s = this.spec;
     return {
       kind: 'start',
@@ -154,7 +216,7 @@ export class SandboxContainer {
           ? { driver: 'overlay', lowerDirs: s.layers, upperDir: join(this.dir, 'upper'), workDir: join(this.dir, 'work'), target: join(this.dir, 'rootfs') }
           : { driver: 'prepared', target: join(this.dir, 'rootfs') },
       hostname: this.hostname(),
-      network: s.network,
+      network,
       mounts: [
         ...s.tmpfs.map((t) => ({ kind: 'tmpfs' as const, source: 'tmpfs', target: t.path, readonly: false, ...(t.size ? { size: t.size } : {}), ...(t.mode !== undefined ? { mode: t.mode } : {}) })),
         ...s.binds.map((b) => ({ kind: 'bind' as const, source: b.source, target: b.target, readonly: b.readonly })),
@@ -171,7 +233,7 @@ export class SandboxContainer {
     };
   }
 
-  async start(attach: boolean): Promise<{ pid: number; ports: PublishedPort[] }> {
+  async start(attach: boolean): Promise<{ pid: number; ports: PublishedPort[]; networks: Attachment[] }> {
     if (this.status === 'running' || this.status === 'paused') {
       throw new MayflyError('CONTAINER_STATE', `container ${this.name} is already running`);
     }
@@ -180,10 +242,14 @@ export class SandboxContainer {
     }
     this.attach = attach;
     this.exitCode = undefined;
+    const network = await this.connectNetworks();
     const fuse = this.svc.rootfsDriver === 'fuse-overlayfs';
-    if (fuse) this.fuse = await mountFuseOverlay(this.spec.layers, join(this.dir, 'upper'), join(this.dir, 'work'), join(this.dir, 'rootfs'));
-    const shim = await this.svc.takeShim(fuse).catch(async (e: unknown) => {
+    const shim = await (async () => {
+      if (fuse) this.fuse = await mountFuseOverlay(this.spec.layers, join(this.dir, 'upper'), join(this.dir, 'work'), join(this.dir, 'rootfs'));
+      return this.svc.takeShim(fuse);
+    })().catch(async (e: unknown) => {
       await this.unmountFuse();
+      this.disconnectNetworks();
       throw e;
     });
     const { proc } = shim;
@@ -208,11 +274,12 @@ export class SandboxContainer {
       });
       void closed.then(() => resolve());
     });
-    proc.send(this.startPlan());
+    proc.send(this.startPlan(network));
     await outcome.finally(() => this.svc.refillShims());
     if (failure) {
       await closed;
       await this.unmountFuse();
+      this.disconnectNetworks();
       this.status = 'exited';
       this.exitCode = failure.exitCode;
       this.saveState();
@@ -223,13 +290,13 @@ export class SandboxContainer {
     this.status = 'running';
     this.exited = closed.then((code) => this.onExit(code));
     try {
-      this.published = await this.forwarder.start(shim.pid, this.portMappings());
+      this.published = await this.forwarder.start(`/proc/${shim.pid}/ns/net`, this.portMappings());
     } catch (e) {
       await this.stop('SIGKILL', 0);
       throw e;
     }
     this.saveState();
-    return { pid: shim.pid, ports: this.published };
+    return { pid: shim.pid, ports: this.published, networks: this.attachments };
   }
 
   /** `ports`, plus every exposed port not mapped yet when `publishAll` (Docker's -P). */
@@ -249,6 +316,7 @@ export class SandboxContainer {
   private async onExit(code: number): Promise<number> {
     this.forwarder.close();
     this.published = [];
+    this.disconnectNetworks();
     this.log.flush();
     await this.unmountFuse();
     const oomKilled = this.cgroup?.oomKilled() ?? false;

@@ -24,6 +24,7 @@ import type { Request, SandboxMessage } from './protocol.js';
 import { mountFuseOverlay } from './fuse-overlay.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
+import { SandboxNetworks } from '../../network/sandbox-networks.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -82,6 +83,7 @@ async function boot(): Promise<SandboxServices> {
   // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
   void cgroups.sweep((id) => existsSync(join(layout.containers, id)), new Set(removed)).catch(() => {});
   const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
+  const networks = new SandboxNetworks(join(layout.sandboxes, sandboxId));
   const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
   let limitWarned = false;
   const svc: SandboxServices = {
@@ -107,15 +109,17 @@ async function boot(): Promise<SandboxServices> {
       return cgroups.create(id, { ...spec.limits });
     },
     emit: send,
+    networks,
   };
-  process.once('disconnect', () => void shutdown(pool));
+  process.once('disconnect', () => void shutdown(pool, networks));
   send({ event: 'ready', hostPid: 0, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
   return svc;
 }
 
-async function shutdown(pool: ShimPool): Promise<never> {
+async function shutdown(pool: ShimPool, networks: SandboxNetworks): Promise<never> {
   pool.close();
   await Promise.allSettled([...containers.values()].map((c) => c.remove(true)));
+  networks.close();
   releaseSandboxLock(layout, sandboxId, lockFd);
   process.exit(0);
 }

@@ -3,6 +3,7 @@ import type { SerializedMayflyError } from '../../errors.js';
 import type { ContainerSpec } from '../spec.js';
 import type { CgroupStats } from '../cgroups/types.js';
 import type { PublishedPort } from '../../network/port-forwarder.js';
+import type { Attachment } from '../../network/sandbox-networks.js';
 import type { PullProgress } from '../../image/pull.js';
 import type { ArchiveImage } from '../../image/archive/import-archive.js';
 import type { ImageRecord, LayerRecord } from '../../image/store/image-store.js';
@@ -34,7 +35,7 @@ export interface ContainerStats extends CgroupStats {
 
 export interface RequestMap {
   create: { args: ContainerCreate; result: { dir: string; warnings: string[] } };
-  start: { args: { id: string; attach: boolean }; result: { pid: number; ports: PublishedPort[] } };
+  start: { args: { id: string; attach: boolean }; result: { pid: number; ports: PublishedPort[]; networks: Attachment[] } };
   stop: { args: { id: string; signal?: string; timeout?: number }; result: { exitCode: number } };
   kill: { args: { id: string; signal: string }; result: null };
   pause: { args: { id: string }; result: { method: 'freezer' | 'sigstop' } };

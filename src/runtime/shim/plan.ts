@@ -31,7 +31,8 @@ export interface StartPlan extends ProcessPlan {
     | { driver: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; target: string }
     | { driver: 'prepared'; target: string };
   hostname: string;
-  network: 'none' | 'host';
+  /** none: a new namespace with loopback only; host: stay in the host's; netns: join the namespace pinned at that file (user-defined networks) */
+  network: 'none' | 'host' | { netns: string };
   mounts: MountPlan[];
   /** files the sandbox wrote (hosts, hostname, resolv.conf) bind-mounted over /etc */
   etcFiles: { source: string; target: string }[];

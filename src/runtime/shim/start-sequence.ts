@@ -32,9 +32,12 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /** Runs every step up to (not including) the process set-up; afterwards `/` is the container's root. */
 export function enterContainer(plan: StartPlan): void {
-  if (plan.network === 'none') {
+  const net = plan.network;
+  if (net === 'none') {
     step('create network namespace', () => sys.unshare(sys.CLONE.NEWNET));
     step('bring loopback up', () => sys.loopbackUp());
+  } else if (net !== 'host') {
+    step('join network namespace', () => joinNetns(net.netns));
   }
   step('join cgroups', () => joinCgroups(plan.cgroupProcs));
   const root = plan.rootfs.target;
@@ -47,6 +50,15 @@ export function enterContainer(plan: StartPlan): void {
   if (plan.init) step('mount init', () => bindFile(root, plan.init!, '/dev/init', true));
   step('pivot_root', () => pivotInto(root));
   step('set hostname', () => sys.sethostname(plan.hostname));
+}
+
+function joinNetns(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    sys.setns(fd, sys.CLONE.NEWNET);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function joinCgroups(procsFiles: string[]): void {

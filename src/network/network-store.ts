@@ -1,0 +1,116 @@
+/**
+ * User-defined networks (`mayfly network create`), kept as small JSON records under
+ * $MAYFLY_HOME/networks. A record is only a definition: each sandbox that runs a container on the
+ * network makes its own bridge for it (networks live in a sandbox's user namespace), so a record
+ * costs nothing until a container joins.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MayflyError } from '../errors.js';
+import { readTextIfPresent } from '../files.js';
+import { networkNameSchema, parseWith } from '../runtime/spec.js';
+import { readState, sandboxAlive, type Layout } from '../runtime/state.js';
+
+export const BUILTIN_NETWORKS = ['none', 'host'] as const;
+const createSchema = z.object({
+  name: networkNameSchema.refine((n) => !(BUILTIN_NETWORKS as readonly string[]).includes(n), { message: 'none and host are built in; choose another name' }),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+export type NetworkCreateOptions = z.input<typeof createSchema>;
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  /** an IPv4 /24, e.g. 10.89.3.0/24; the bridge is .1, containers get .2 to .254 */
+  subnet: string;
+  gateway: string;
+  createdAt: string;
+  labels: Record<string, string>;
+}
+
+const SUBNET_PREFIX = '10.89';
+
+function recordPath(l: Layout, name: string): string {
+  return join(l.networks, `${name}.json`);
+}
+
+export function readNetwork(l: Layout, name: string): NetworkRecord | undefined {
+  const text = readTextIfPresent(recordPath(l, name));
+  return text ? (JSON.parse(text) as NetworkRecord) : undefined;
+}
+
+export function getNetwork(l: Layout, name: string): NetworkRecord {
+  const n = readNetwork(l, name);
+  if (!n) {
+    throw new MayflyError('NETWORK_NOT_FOUND', `network ${name} not found`, {
+      hint: `create it first: mayfly network create ${name} (or Runtime.createNetwork)`,
+    });
+  }
+  return n;
+}
+
+export function listNetworks(l: Layout): NetworkRecord[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(l.networks).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => readNetwork(l, f.slice(0, -'.json'.length)))
+    .filter((n): n is NetworkRecord => n !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Creates a record with the first free /24; the exclusive create makes two concurrent creates of one name fail cleanly. */
+export function createNetwork(l: Layout, input: NetworkCreateOptions): NetworkRecord {
+  const opts = parseWith(createSchema, input, 'network options');
+  const used = new Set(listNetworks(l).map((n) => n.subnet));
+  let third = 0;
+  while (third < 256 && used.has(`${SUBNET_PREFIX}.${third}.0/24`)) third++;
+  if (third === 256) throw new MayflyError('NETWORK_FAILED', 'all 256 network subnets are in use', { hint: 'remove networks you no longer need: mayfly network prune' });
+  const record: NetworkRecord = {
+    id: randomBytes(16).toString('hex'),
+    name: opts.name,
+    subnet: `${SUBNET_PREFIX}.${third}.0/24`,
+    gateway: `${SUBNET_PREFIX}.${third}.1`,
+    createdAt: new Date().toISOString(),
+    labels: opts.labels,
+  };
+  try {
+    writeFileSync(recordPath(l, opts.name), JSON.stringify(record, null, 2), { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new MayflyError('NETWORK_EXISTS', `network ${opts.name} already exists`, { hint: 'use it, or remove it first: mayfly network rm ' + opts.name });
+    }
+    throw e;
+  }
+  return record;
+}
+
+/** Names of the live containers attached to a network, in any sandbox of this MAYFLY_HOME. */
+export function networkUsers(l: Layout, name: string): string[] {
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(l.containers);
+  } catch {
+    return [];
+  }
+  return ids
+    .map((id) => readState(join(l.containers, id)))
+    .filter((s) => s?.networks?.includes(name) && sandboxAlive(l, s.sandboxId))
+    .map((s) => s!.name);
+}
+
+export function removeNetwork(l: Layout, name: string, opts: { force?: boolean } = {}): NetworkRecord {
+  const record = getNetwork(l, name);
+  const users = networkUsers(l, name);
+  if (users.length && !opts.force) {
+    throw new MayflyError('NETWORK_IN_USE', `network ${name} is in use by ${users.join(', ')}`, { hint: 'remove those containers first' });
+  }
+  rmSync(recordPath(l, name), { force: true });
+  return record;
+}

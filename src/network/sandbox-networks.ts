@@ -1,0 +1,164 @@
+/**
+ * User-defined networks as one sandbox makes them: per network a namespace holding a bridge; per
+ * container and network a veth pair whose inner end (eth0, eth1, …) sits in the container's own
+ * namespace. Containers find each other by name through their /etc/hosts, which this module
+ * rewrites whenever a member comes or goes — Docker's embedded DNS without a DNS server.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { MayflyError } from '../errors.js';
+import type { NetworkRecord } from './network-store.js';
+import { createNetns, ipIn, removeNetns } from './netns.js';
+
+export interface Membership {
+  network: NetworkRecord;
+  aliases: string[];
+}
+
+export interface MemberInfo {
+  id: string;
+  name: string;
+  hostname: string;
+  /** called with the hosts lines of the other members whenever they change */
+  onPeersChanged(lines: string[]): void;
+}
+
+export interface Attachment {
+  network: string;
+  ip: string;
+  gateway: string;
+  interface: string;
+  aliases: string[];
+}
+
+interface Member extends MemberInfo {
+  ip: string;
+  aliases: string[];
+}
+
+const BRIDGE = 'br0';
+
+class Bridge {
+  readonly members = new Map<string, Member>();
+  private up: Promise<void> | undefined;
+  readonly netns: string;
+
+  constructor(
+    readonly record: NetworkRecord,
+    private readonly dir: string,
+  ) {
+    this.netns = join(dir, 'netns');
+  }
+
+  ensureUp(): Promise<void> {
+    this.up ??= (async () => {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      await createNetns(this.netns);
+      await ipIn(this.netns, ['link set lo up', `link add ${BRIDGE} type bridge`, `addr add ${this.record.gateway}/24 dev ${BRIDGE}`, `link set ${BRIDGE} up`]);
+    })().catch((e: unknown) => {
+      this.up = undefined;
+      removeNetns(this.netns);
+      throw e;
+    });
+    return this.up;
+  }
+
+  /** The lowest free address of the /24 (.1 is the bridge). */
+  allocate(): string {
+    const prefix = this.record.gateway.slice(0, this.record.gateway.lastIndexOf('.'));
+    const taken = new Set([...this.members.values()].map((m) => m.ip));
+    for (let host = 2; host < 255; host++) if (!taken.has(`${prefix}.${host}`)) return `${prefix}.${host}`;
+    throw new MayflyError('NETWORK_FAILED', `network ${this.record.name} has no free address left (253 containers)`);
+  }
+
+  close(): void {
+    removeNetns(this.netns);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class SandboxNetworks {
+  private readonly bridges = new Map<string, Bridge>();
+
+  constructor(private readonly runDir: string) {}
+
+  /**
+   * Wires the container's namespace (pinned at `netns`, already made) into each network, the first
+   * one carrying its default route, and tells every member of those networks about it.
+   */
+  async connect(member: MemberInfo, netns: string, memberships: Membership[]): Promise<Attachment[]> {
+    const attachments: Attachment[] = [];
+    try {
+      const commands = ['link set lo up'];
+      for (const [i, m] of memberships.entries()) {
+        const bridge = this.bridgeFor(m.network);
+        await bridge.ensureUp();
+        const ip = bridge.allocate();
+        const ifname = `eth${i}`;
+        // a veth's name is unique per namespace, and at most 15 characters
+        const veth = `v${member.id.slice(0, 12)}${i}`;
+        bridge.members.set(member.id, { ...member, ip, aliases: m.aliases });
+        attachments.push({ network: m.network.name, ip, gateway: m.network.gateway, interface: ifname, aliases: m.aliases });
+        await ipIn(bridge.netns, [`link add ${veth} type veth peer name ${ifname} netns ${netns}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`]);
+        commands.push(`addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`);
+        if (i === 0) commands.push(`route add default via ${m.network.gateway}`);
+      }
+      await ipIn(netns, commands);
+    } catch (e) {
+      this.disconnect(member.id);
+      throw e;
+    }
+    this.announce(memberships.map((m) => m.network.name));
+    return attachments;
+  }
+
+  /** Forgets the container (its veths went with its namespace) and updates the others' hosts files. */
+  disconnect(id: string): void {
+    const changed: string[] = [];
+    for (const [name, bridge] of this.bridges) if (bridge.members.delete(id)) changed.push(name);
+    this.announce(changed);
+  }
+
+  /** hosts lines naming the other members of every network `id` is on */
+  peersOf(id: string): string[] {
+    const lines: string[] = [];
+    for (const bridge of this.bridges.values()) {
+      if (!bridge.members.has(id)) continue;
+      for (const m of bridge.members.values()) {
+        if (m.id === id) continue;
+        const names = [...new Set([m.name, ...m.aliases, m.hostname, m.id.slice(0, 12)])];
+        lines.push(`${m.ip}\t${names.join(' ')}`);
+      }
+    }
+    return lines;
+  }
+
+  close(): void {
+    for (const b of this.bridges.values()) b.close();
+    this.bridges.clear();
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  private bridgeFor(record: NetworkRecord): Bridge {
+    let b = this.bridges.get(record.name);
+    // a record removed and made again under the same name is another network
+    if (b && b.record.id !== record.id) {
+      if (b.members.size) throw new MayflyError('NETWORK_IN_USE', `network ${record.name} was re-created while containers of this process still use the old one`);
+      b.close();
+      b = undefined;
+    }
+    if (!b) {
+      b = new Bridge(record, join(this.runDir, record.id));
+      this.bridges.set(record.name, b);
+    }
+    return b;
+  }
+
+  private announce(networks: string[]): void {
+    const ids = new Set(networks.flatMap((n) => [...(this.bridges.get(n)?.members.keys() ?? [])]));
+    for (const id of ids) {
+      const m = [...this.bridges.values()].map((b) => b.members.get(id)).find((x) => x);
+      m?.onPeersChanged(this.peersOf(id));
+    }
+  }
+}
