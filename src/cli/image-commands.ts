@@ -6,6 +6,7 @@ import { mayflyHome } from '../paths.js';
 import { Runtime } from '../runtime/runtime.js';
 import { parseFlags } from './args.js';
 import { progressPrinter } from './progress.js';
+import { printTable } from './table.js';
 
 export async function pullCommand(argv: string[]): Promise<number> {
   const { flags, rest } = parseFlags(argv, [{ names: ['--platform'], kind: 'string', key: 'platform' }], 'pull');
@@ -37,7 +38,6 @@ export function imagesCommand(argv: string[]): number {
     }
   }
   if (!flags.quiet) rows.unshift(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']);
-  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+  printTable(rows);
   return 0;
 }

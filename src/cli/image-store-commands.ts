@@ -16,6 +16,7 @@ import { imageHistory, inspectImage } from '../image/store/inspect.js';
 import { tagImage } from '../image/store/tag.js';
 import { mayflyHome } from '../paths.js';
 import { Runtime } from '../runtime/runtime.js';
+import { printTable } from './table.js';
 import { parseFlags } from './args.js';
 import { progressPrinter } from './progress.js';
 
@@ -30,11 +31,6 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
   } finally {
     await rt.close();
   }
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
 }
 
 export function tagCommand(argv: string[]): number {

@@ -16,6 +16,7 @@ import {
   saveCommand,
   tagCommand,
 } from './image-store-commands.js';
+import { networkCommand } from './network-commands.js';
 import { runCommand } from './run-command.js';
 
 const USAGE = `Usage: mayfly COMMAND [ARGS]
@@ -37,6 +38,7 @@ Commands:
   push      push an image to the registry its name names
   save      write images to an OCI archive: mayfly save -o FILE IMAGE...
   load      load images from an OCI archive: mayfly load -i FILE
+  network   user-defined networks: create, ls, inspect, rm, prune
   doctor    report what this machine offers a rootless runtime, and what to install
   version   print the version
 `;
@@ -79,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
       return saveCommand(rest);
     case 'load':
       return loadCommand(rest);
+    case 'network':
+      return networkCommand(rest);
     case 'image': {
       const [sub, ...args] = rest;
       const commands: Record<string, (a: string[]) => number | Promise<number>> = {

@@ -17,7 +17,9 @@ Options:
       --pull WHEN           missing (default), always or never
       --rm                  remove the container when it exits (always the case for now)
       --name NAME           container name
-      --network MODE        none (default: loopback only) or host
+      --network NET         none (default: own namespace, loopback only), host, or a network
+                            made with \`mayfly network create\` (containers on it reach each other by name)
+      --network-alias NAME  another name for the container on its network
   -p, --publish [IP:]HOST:CONTAINER  publish a container port (HOST 0 or CONTAINER alone: any free port)
   -P, --publish-all         publish every exposed port (the image's EXPOSE and --expose) on a free port
       --expose PORT         declare a container port
@@ -42,6 +44,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['--rm'], kind: 'boolean', key: 'rm' },
   { names: ['--name'], kind: 'string', key: 'name' },
   { names: ['--network', '--net'], kind: 'string', key: 'network' },
+  { names: ['--network-alias', '--net-alias'], kind: 'list', key: 'networkAlias' },
   { names: ['-p', '--publish'], kind: 'list', key: 'publish' },
   { names: ['-P', '--publish-all'], kind: 'boolean', key: 'publishAll' },
   { names: ['--expose'], kind: 'list', key: 'expose' },
@@ -113,7 +116,8 @@ export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help:
       ...(f.pids ? { pids: num(f.pids as string, '--pids-limit')! } : {}),
     },
     ...(f.name ? { name: f.name as string } : {}),
-    ...(f.network ? { network: f.network as 'none' | 'host' } : {}),
+    ...(f.network ? { network: f.network as string } : {}),
+    ...(f.networkAlias ? { networkAliases: f.networkAlias as string[] } : {}),
     ...(f.user ? { user: f.user as string } : {}),
     ...(f.workdir ? { workingDir: f.workdir as string } : {}),
     ...(f.hostname ? { hostname: f.hostname as string } : {}),
@@ -148,6 +152,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     try {
       await container.start({ onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data) });
       for (const p of container.ports()) process.stderr.write(`mayfly: ${p.containerPort}/tcp -> ${p.hostIp}:${p.hostPort}\n`);
+      for (const n of container.networks()) process.stderr.write(`mayfly: on network ${n.network} as ${n.ip} (${n.interface})\n`);
       const { exitCode } = await container.wait();
       return exitCode;
     } finally {

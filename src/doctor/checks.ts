@@ -91,6 +91,12 @@ export function staticFindings(): Finding[] {
       ? { name: 'fuse-overlayfs', level: 'ok', detail: `${fuse}, /dev/fuse usable` }
       : { name: 'fuse-overlayfs', level: 'warn', detail: fuse ? '/dev/fuse is not readable and writable by you' : 'not installed (only needed where kernel overlayfs is refused)', fix: fuse ? 'chmod 0666 /dev/fuse' : 'apt install fuse-overlayfs' },
   );
+  const ip = which('ip');
+  out.push(
+    ip && which('nsenter')
+      ? { name: 'user-defined networks', level: 'ok', detail: `bridges and veths made with ${ip} inside the sandbox` }
+      : { name: 'user-defined networks', level: 'warn', detail: 'iproute2 (ip) is not installed: containers cannot join networks made with `mayfly network create`', fix: 'apt install iproute2' },
+  );
   const tun = canReadWrite('/dev/net/tun');
   const helpers = ['slirp4netns', 'pasta'].filter((h) => which(h));
   out.push(

@@ -73,7 +73,7 @@ export function createNetwork(l: Layout, input: NetworkCreateOptions): NetworkRe
   while (third < 256 && used.has(`${SUBNET_PREFIX}.${third}.0/24`)) third++;
   if (third === 256) throw new MayflyError('NETWORK_FAILED', 'all 256 network subnets are in use', { hint: 'remove networks you no longer need: mayfly network prune' });
   const record: NetworkRecord = {
-    id: randomBytes(16).toString('hex'),
+    id: randomBytes(32).toString('hex'),
     name: opts.name,
     subnet: `${SUBNET_PREFIX}.${third}.0/24`,
     gateway: `${SUBNET_PREFIX}.${third}.1`,
