@@ -8,7 +8,9 @@ import { printTable } from './table.js';
 
 const USAGE = `Usage: mayfly network COMMAND
 
-  create [--label K=V] NAME   a network whose containers reach each other by name and alias
+  create [--label K=V] [--internal] NAME
+                              a network whose containers reach each other by name and alias, and the
+                              outside world (--internal: they do not)
   ls [-q]                     list networks
   inspect NAME...             records as JSON, with the containers attached now
   rm [-f] NAME...             remove networks (-f: even while containers are attached)
@@ -20,10 +22,10 @@ export function networkCommand(argv: string[]): number {
   const l = layoutOf(mayflyHome());
   switch (sub) {
     case 'create': {
-      const { flags, rest } = parseFlags(args, [{ names: ['--label', '-l'], kind: 'list', key: 'label' }], 'network create');
-      if (rest.length !== 1) throw new MayflyError('INVALID_OPTION', 'usage: mayfly network create [--label K=V] NAME');
+      const { flags, rest } = parseFlags(args, [{ names: ['--label', '-l'], kind: 'list', key: 'label' }, { names: ['--internal'], kind: 'boolean', key: 'internal' }], 'network create');
+      if (rest.length !== 1) throw new MayflyError('INVALID_OPTION', 'usage: mayfly network create [--label K=V] [--internal] NAME');
       const labels = Object.fromEntries(((flags.label as string[] | undefined) ?? []).map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)]));
-      const n = createNetwork(l, { name: rest[0]!, labels });
+      const n = createNetwork(l, { name: rest[0]!, labels, internal: Boolean(flags.internal) });
       process.stdout.write(`${n.id}\n`);
       return 0;
     }

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { readTextIfPresent } from '../files.js';
+import { which } from '../which.js';
 import { hostIdMapping, subordinateRanges } from '../runtime/idmap.js';
 import { mayflyHome } from '../paths.js';
 import { SandboxClient } from '../runtime/sandbox-client.js';
@@ -17,19 +18,6 @@ export interface Finding {
   level: Level;
   detail: string;
   fix?: string;
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const p = `${dir}/${cmd}`;
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
 }
 
 function canReadWrite(path: string): boolean {

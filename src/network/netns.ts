@@ -4,7 +4,9 @@
  * and its mount namespace is where the bind mounts live (they go with it, however it ends).
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
+import { MayflyError } from '../errors.js';
 import { runTool } from '../host-tool.js';
+import { which } from '../which.js';
 import * as sys from '../runtime/syscalls.js';
 
 /** Makes a new network namespace with loopback up, pinned at `file`. */
@@ -26,5 +28,7 @@ export function removeNetns(file: string): void {
 
 /** Runs `ip` commands (one per line of `ip -batch`) inside the namespace pinned at `file`. */
 export function ipIn(file: string, commands: string[]): Promise<void> {
-  return runTool('nsenter', [`--net=${file}`, '--', 'ip', '-batch', '-'], { input: `${commands.join('\n')}\n`, code: 'NETWORK_FAILED' });
+  const ip = which('ip');
+  if (!ip) return Promise.reject(new MayflyError('NETWORK_FAILED', 'user-defined networks need the ip command', { hint: 'apt install iproute2' }));
+  return runTool('nsenter', [`--net=${file}`, '--', ip, '-batch', '-'], { input: `${commands.join('\n')}\n`, code: 'NETWORK_FAILED' });
 }

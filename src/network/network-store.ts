@@ -17,6 +17,8 @@ export const BUILTIN_NETWORKS = ['none', 'host'] as const;
 const createSchema = z.object({
   name: networkNameSchema.refine((n) => !(BUILTIN_NETWORKS as readonly string[]).includes(n), { message: 'none and host are built in; choose another name' }),
   labels: z.record(z.string(), z.string()).default({}),
+  /** no outbound access: members reach each other (and are reached through published ports) only */
+  internal: z.boolean().default(false),
 });
 
 export type NetworkCreateOptions = z.input<typeof createSchema>;
@@ -29,6 +31,7 @@ export interface NetworkRecord {
   gateway: string;
   createdAt: string;
   labels: Record<string, string>;
+  internal: boolean;
 }
 
 const SUBNET_PREFIX = '10.89';
@@ -79,6 +82,7 @@ export function createNetwork(l: Layout, input: NetworkCreateOptions): NetworkRe
     gateway: `${SUBNET_PREFIX}.${third}.1`,
     createdAt: new Date().toISOString(),
     labels: opts.labels,
+    internal: opts.internal,
   };
   try {
     writeFileSync(recordPath(l, opts.name), JSON.stringify(record, null, 2), { flag: 'wx' });

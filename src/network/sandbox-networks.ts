@@ -84,9 +84,10 @@ export class SandboxNetworks {
 
   /**
    * Wires the container's namespace (pinned at `netns`, already made) into each network, the first
-   * one carrying its default route, and tells every member of those networks about it.
+   * one carrying its default route unless outbound traffic has its own way out, and tells every
+   * member of those networks about it.
    */
-  async connect(member: MemberInfo, netns: string, memberships: Membership[]): Promise<Attachment[]> {
+  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean }): Promise<Attachment[]> {
     const attachments: Attachment[] = [];
     try {
       const commands = ['link set lo up'];
@@ -101,7 +102,7 @@ export class SandboxNetworks {
         attachments.push({ network: m.network.name, ip, gateway: m.network.gateway, interface: ifname, aliases: m.aliases });
         await ipIn(bridge.netns, [`link add ${veth} type veth peer name ${ifname} netns ${netns}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`]);
         commands.push(`addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`);
-        if (i === 0) commands.push(`route add default via ${m.network.gateway}`);
+        if (i === 0 && opts.defaultRoute) commands.push(`route add default via ${m.network.gateway}`);
       }
       await ipIn(netns, commands);
     } catch (e) {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { outboundSupport } from '../../src/network/outbound.js';
 import { describe, expect, it } from 'vitest';
 import type { Container } from '../../src/runtime/runtime.js';
 import { BUSYBOX, caught, useRuntime } from '../support/runtime.js';
 
-const { runtime } = useRuntime();
+const { runtime, warnings } = useRuntime();
 const DEBIAN = process.env.MAYFLY_TEST_DEBIAN!;
 
 /** busybox httpd on port 80 answering with `body` */
@@ -105,6 +107,33 @@ describe('user-defined networks', () => {
     } finally {
       await web.remove({ force: true });
       runtime().removeNetwork(net);
+    }
+  });
+
+  it('outbound: a container on a network reaches services on the host loopback by host.mayfly.internal (not on internal networks)', async () => {
+    const server = createServer((s) => s.end('hello from the host\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const [open, internal] = [unique('out'), unique('internal')];
+    runtime().createNetwork(open);
+    runtime().createNetwork({ name: internal, internal: true });
+    const probe = `timeout 1 bash -c 'exec 3<>/dev/tcp/host.mayfly.internal/${port}; cat <&3' 2>&1 || echo no-way-out`;
+    try {
+      const fromOpen = await client(probe, { network: open });
+      const fromInternal = await client(probe, { network: internal });
+      expect(fromInternal.out).toContain('no-way-out');
+      const support = outboundSupport();
+      if (support.usable) {
+        expect(fromOpen.out).toContain('hello from the host');
+      } else {
+        // the machine refuses a user-mode network stack to this user: said once, clearly
+        expect(fromOpen.out).toContain('no-way-out');
+        expect(warnings.join('\n')).toContain(support.fix);
+      }
+    } finally {
+      server.close();
+      runtime().removeNetwork(open);
+      runtime().removeNetwork(internal);
     }
   });
 

@@ -24,6 +24,7 @@ import { listeningPorts } from '../../network/listening-ports.js';
 import { getNetwork } from '../../network/network-store.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
 import type { Attachment, SandboxNetworks } from '../../network/sandbox-networks.js';
+import { HOST_ALIASES, HOST_GATEWAY, SLIRP_DNS, startOutbound, type Outbound, type OutboundSupport } from '../../network/outbound.js';
 import { PortForwarder, type PortMapping, type PublishedPort } from '../../network/port-forwarder.js';
 
 export type RootfsDriver = 'overlay' | 'fuse-overlayfs' | 'copy';
@@ -41,6 +42,9 @@ export interface SandboxServices {
   refillShims(): void;
   createCgroup(id: string, spec: ContainerSpec): Promise<ContainerCgroup | null>;
   networks: SandboxNetworks;
+  /** slirp4netns, when this machine lets us use it; else the reason, warned about once */
+  outbound: OutboundSupport;
+  warnOnce(message: string): void;
   emit(event: { event: 'exit'; id: string; exitCode: number; oomKilled: boolean } | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }): void;
 }
 
@@ -73,6 +77,7 @@ export class SandboxContainer {
   private attach = false;
   private attachments: Attachment[] = [];
   private netnsFd = -1;
+  private outbound: Outbound | undefined;
   private readonly createdAt = new Date().toISOString();
 
   constructor(
@@ -117,16 +122,23 @@ export class SandboxContainer {
     const memberships = this.memberships();
     if (!memberships.length) return this.spec.network === 'host' ? 'host' : 'none';
     await createNetns(this.netnsFile);
+    const support = this.svc.outbound;
+    const wantsOutbound = memberships.some((m) => !m.network.internal);
+    if (wantsOutbound && !support.usable) this.svc.warnOnce(`containers on networks have no outbound access (${support.reason}): ${support.fix}`);
     try {
       this.attachments = await this.svc.networks.connect(
         { id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) },
         this.netnsFile,
         memberships,
+        { defaultRoute: !(wantsOutbound && support.usable) },
       );
+      if (wantsOutbound && support.usable) this.outbound = await startOutbound(support.helper, this.netnsFile);
     } catch (e) {
+      this.disconnectNetworks();
       removeNetns(this.netnsFile);
       throw e;
     }
+    if (this.outbound) writeFileSync(join(this.dir, 'etc', 'resolv.conf'), slirpResolvConf());
     this.writeHosts(this.svc.networks.peersOf(this.id));
     // A warm shim's mount namespace predates the bind mount that pins the namespace: it reaches the
     // namespace through a descriptor of ours instead (a /proc fd link works from any mount namespace).
@@ -135,6 +147,8 @@ export class SandboxContainer {
   }
 
   private disconnectNetworks(): void {
+    this.outbound?.close();
+    this.outbound = undefined;
     if (!this.attachments.length) return;
     this.svc.networks.disconnect(this.id);
     this.attachments = [];
@@ -173,6 +187,7 @@ export class SandboxContainer {
             '::1\tlocalhost ip6-localhost ip6-loopback',
             `${this.attachments[0]?.ip ?? '127.0.1.1'}\t${own}`,
             ...peers,
+            ...(this.outbound ? [`${HOST_GATEWAY}\t${HOST_ALIASES.join(' ')}`] : []),
             '',
           ].join('\n');
     writeFileSync(join(this.dir, 'etc', 'hosts'), hosts);
@@ -467,6 +482,12 @@ function startFailure(f: Extract<ShimMessage, { type: 'failed' }>, name: string)
     details: { exitCode: 125, step: f.step, errno: f.errno, container: name },
     hint: f.step.startsWith('mount') ? 'run `mayfly doctor` to see which mounts this machine allows' : undefined,
   });
+}
+
+/** slirp's DNS forwarder, with the host's search domains and options */
+function slirpResolvConf(): string {
+  const host = (readTextIfPresent('/etc/resolv.conf') ?? '').split('\n').filter((l) => /^(search|domain|options)\b/.test(l));
+  return [`nameserver ${SLIRP_DNS}`, ...host, ''].join('\n');
 }
 
 /** Gathers a stream's text; the returned function reads what has arrived so far. */

@@ -25,6 +25,7 @@ import { mountFuseOverlay } from './fuse-overlay.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
+import { outboundSupport } from '../../network/outbound.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -86,6 +87,7 @@ async function boot(): Promise<SandboxServices> {
   const networks = new SandboxNetworks(join(layout.sandboxes, sandboxId));
   const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
   let limitWarned = false;
+  const warned = new Set<string>();
   const svc: SandboxServices = {
     layout,
     sandboxId,
@@ -110,6 +112,12 @@ async function boot(): Promise<SandboxServices> {
     },
     emit: send,
     networks,
+    outbound: outboundSupport(),
+    warnOnce(message) {
+      if (warned.has(message)) return;
+      warned.add(message);
+      send({ event: 'warning', message });
+    },
   };
   process.once('disconnect', () => void shutdown(pool, networks));
   send({ event: 'ready', hostPid: 0, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
