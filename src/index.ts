@@ -1,7 +1,9 @@
 /**
- * mayfly's public API: the rootless runtime, images and published ports. The harness (builders,
- * wait strategies, Vitest and Jest integrations) and presets build on these exports.
+ * mayfly's public API: the harness (container builder, environments, wait strategies), and beneath
+ * it the rootless runtime, images, networks and published ports. Vitest and Jest integrations live
+ * in `mayfly/vitest` and `mayfly/jest-environment`.
  */
+export * from './harness/index.js';
 export { MayflyError, isMayflyError, type MayflyErrorCode } from './errors.js';
 export { mayflyHome } from './paths.js';
 export { Runtime, Container, type ContainerOptions, type ExitStatus, type PullOptions, type RuntimeOptions } from './runtime/runtime.js';

@@ -32,6 +32,8 @@ export interface NetworkRecord {
   createdAt: string;
   labels: Record<string, string>;
   internal: boolean;
+  /** the sandbox an ephemeral network belongs to: it goes when that sandbox ends */
+  owner?: string;
 }
 
 const SUBNET_PREFIX = '10.89';
@@ -69,8 +71,9 @@ export function listNetworks(l: Layout): NetworkRecord[] {
 }
 
 /** Creates a record with the first free /24; the exclusive create makes two concurrent creates of one name fail cleanly. */
-export function createNetwork(l: Layout, input: NetworkCreateOptions): NetworkRecord {
+export function createNetwork(l: Layout, input: NetworkCreateOptions, owner?: string): NetworkRecord {
   const opts = parseWith(createSchema, input, 'network options');
+  sweepEphemeralNetworks(l);
   const used = new Set(listNetworks(l).map((n) => n.subnet));
   let third = 0;
   while (third < 256 && used.has(`${SUBNET_PREFIX}.${third}.0/24`)) third++;
@@ -83,6 +86,7 @@ export function createNetwork(l: Layout, input: NetworkCreateOptions): NetworkRe
     createdAt: new Date().toISOString(),
     labels: opts.labels,
     internal: opts.internal,
+    ...(owner ? { owner } : {}),
   };
   try {
     writeFileSync(recordPath(l, opts.name), JSON.stringify(record, null, 2), { flag: 'wx' });
@@ -117,4 +121,11 @@ export function removeNetwork(l: Layout, name: string, opts: { force?: boolean }
   }
   rmSync(recordPath(l, name), { force: true });
   return record;
+}
+
+/** Removes the ephemeral networks of sandboxes that are gone (killed before they could clean up), or of `owner`. */
+export function sweepEphemeralNetworks(l: Layout, owner?: string): void {
+  for (const n of listNetworks(l)) {
+    if (n.owner && (n.owner === owner || !sandboxAlive(l, n.owner))) rmSync(recordPath(l, n.name), { force: true });
+  }
 }

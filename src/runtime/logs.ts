@@ -102,3 +102,39 @@ export async function readLogs(path: string, opts: ReadLogsOptions = {}): Promis
 export function formatLogs(entries: LogEntry[], timestamps = false): string {
   return entries.map((e) => (timestamps ? `${e.time} ${e.line}` : e.line)).join('\n') + (entries.length ? '\n' : '');
 }
+
+const FOLLOW_INTERVAL_MS = 50;
+
+/**
+ * Calls `onEntry` for each entry of the log at `path` — those already there when `fromStart`, then
+ * the new ones as they are written — until `signal` aborts. Polls: the writer is another process.
+ */
+export function followLogs(path: string, onEntry: (e: LogEntry) => void, signal: AbortSignal, fromStart = true): void {
+  let offset = -1;
+  let partial = '';
+  let busy = false;
+  const tick = async () => {
+    if (busy || signal.aborted) return;
+    busy = true;
+    try {
+      const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+      if (offset < 0) offset = fromStart ? 0 : size;
+      if (size <= offset) return;
+      const chunks: Buffer[] = [];
+      for await (const c of createReadStream(path, { start: offset, end: size - 1 })) chunks.push(c as Buffer);
+      offset = size;
+      const lines = (partial + Buffer.concat(chunks).toString()).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) {
+        const e = parse(l);
+        if (e && !signal.aborted) onEntry(e);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), FOLLOW_INTERVAL_MS);
+  timer.unref();
+  void tick();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}

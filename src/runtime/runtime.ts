@@ -130,8 +130,10 @@ export class Runtime implements ContainerOwner {
   }
 
   /** Creates a user-defined network (`docker network create`): its containers reach each other by name and alias. */
-  createNetwork(nameOrOptions: string | NetworkCreateOptions): NetworkRecord {
-    return createNetwork(layoutOf(this.sandbox.home), typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions);
+  createNetwork(nameOrOptions: string | (NetworkCreateOptions & { ephemeral?: boolean })): NetworkRecord {
+    const { ephemeral, ...opts } = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions;
+    // an ephemeral network goes with this runtime, however it ends
+    return createNetwork(layoutOf(this.sandbox.home), opts, ephemeral ? this.sandbox.id : undefined);
   }
 
   networks(): NetworkRecord[] {

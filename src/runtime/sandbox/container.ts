@@ -307,8 +307,13 @@ export class SandboxContainer {
     try {
       this.published = await this.forwarder.start(`/proc/${shim.pid}/ns/net`, this.portMappings());
     } catch (e) {
-      await this.stop('SIGKILL', 0);
-      throw e;
+      // a program that exited at once took its namespace along: that is an exit (reported as one,
+      // with its logs), not a publishing failure
+      if (!existsSync(`/proc/${shim.pid}/ns/net`) || (e as NodeJS.ErrnoException).code === 'ENOENT') this.published = [];
+      else {
+        await this.stop('SIGKILL', 0);
+        throw e;
+      }
     }
     this.saveState();
     return { pid: shim.pid, ports: this.published, networks: this.attachments };

@@ -26,6 +26,7 @@ import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
 import { outboundSupport } from '../../network/outbound.js';
+import { sweepEphemeralNetworks } from '../../network/network-store.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -128,6 +129,7 @@ async function shutdown(pool: ShimPool, networks: SandboxNetworks): Promise<neve
   pool.close();
   await Promise.allSettled([...containers.values()].map((c) => c.remove(true)));
   networks.close();
+  sweepEphemeralNetworks(layout, sandboxId);
   releaseSandboxLock(layout, sandboxId, lockFd);
   process.exit(0);
 }

@@ -1,0 +1,217 @@
+/**
+ * `reuse: true`: the container lives in the keeper (see keeper.ts), found again by a hash of its
+ * options, so a watch-mode rerun or the next `npm test` gets it back at once. This side talks to the
+ * keeper (starting it when absent) and offers the container through the same handle as a local one.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { MayflyError } from '../../errors.js';
+import type { PublishedPort } from '../../network/port-forwarder.js';
+import type { Attachment } from '../../network/sandbox-networks.js';
+import { distFile, mayflyHome } from '../../paths.js';
+import type { ExitStatus } from '../../runtime/container.js';
+import { readLogs, type LogEntry, type ReadLogsOptions } from '../../runtime/logs.js';
+import type { ContainerStats, ExecResult } from '../../runtime/sandbox/protocol.js';
+import { ImageStore } from '../../image/store/image-store.js';
+import { toContainerOptions, type ResolvedHarnessOptions } from '../options.js';
+import { readinessWait } from '../readiness.js';
+import { StartedContainer, type ContainerHandle } from '../started-container.js';
+import { KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
+
+type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+const CONNECT_TIMEOUT_MS = 15_000;
+
+class KeeperConnection {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly exits = new Map<string, (code: number) => void>();
+
+  constructor(private readonly socket: Socket) {
+    socket.unref(); // a kept container never holds a test process open
+    createInterface({ input: socket }).on('line', (line) => {
+      const m = JSON.parse(line) as KeeperMessage;
+      if ('event' in m) return this.exits.get(m.container)?.(m.exitCode);
+      const p = this.pending.get(m.re);
+      this.pending.delete(m.re);
+      if (!this.pending.size) this.socket.unref();
+      if (m.ok) p?.resolve(m.value);
+      else p?.reject(MayflyError.fromJSON(m.error));
+    });
+    socket.once('close', () => {
+      for (const p of this.pending.values()) p.reject(new MayflyError('SANDBOX_GONE', 'the mayfly keeper went away'));
+      this.pending.clear();
+      if (connection === this) connection = undefined;
+    });
+  }
+
+  request<T>(req: Distribute<KeeperRequest>): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.ref(); // an answer is awaited: keep the process alive for it
+      this.socket.write(`${JSON.stringify({ ...req, id })}\n`);
+    });
+  }
+}
+
+let connection: KeeperConnection | undefined;
+
+function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => resolve(s));
+    s.once('error', () => resolve(undefined));
+  });
+}
+
+/** Connects to this home's keeper, starting one (detached: it outlives us) when there is none. */
+async function keeper(): Promise<KeeperConnection> {
+  if (connection) return connection;
+  const path = join(mayflyHome(), KEEPER_SOCKET);
+  let socket = await tryConnect(path);
+  if (!socket) {
+    const child = spawn(process.execPath, [distFile('harness/reuse/keeper.js')], { detached: true, stdio: 'ignore', env: { ...process.env, MAYFLY_HOME: mayflyHome() } });
+    child.unref();
+    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+    while (!socket && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      socket = await tryConnect(path);
+    }
+    if (!socket) throw new MayflyError('SANDBOX_FAILED', `the mayfly keeper (for reused containers) did not start within ${CONNECT_TIMEOUT_MS / 1000} s`, { hint: 'run `mayfly doctor`; set MAYFLY_DEBUG=1 for details' });
+  }
+  connection ??= new KeeperConnection(socket);
+  return connection;
+}
+
+/** Everything that makes a container what it is; not how long to wait for it or how. */
+export function reuseKey(o: ResolvedHarnessOptions): string {
+  const { wait: _w, startupTimeout: _t, reuse: _r, ...identity } = o;
+  return createHash('sha256').update(stableJson(identity)).digest('hex').slice(0, 32);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+class KeptHandle implements ContainerHandle {
+  status: KeptContainer['status'];
+  private exit: ExitStatus | undefined;
+  private exitWaiters: ((s: ExitStatus) => void)[] = [];
+
+  constructor(
+    private readonly k: KeeperConnection,
+    private info: KeptContainer,
+  ) {
+    this.status = info.status;
+    k.exits.set(info.id, (exitCode) => {
+      this.status = 'exited';
+      this.exit = { exitCode, oomKilled: false };
+      for (const w of this.exitWaiters.splice(0)) w(this.exit);
+    });
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+  get name(): string {
+    return this.info.name;
+  }
+  get dir(): string {
+    return this.info.dir;
+  }
+  get host(): string {
+    return this.info.ports[0]?.hostIp ?? '127.0.0.1';
+  }
+  ports(): PublishedPort[] {
+    return [...this.info.ports];
+  }
+  port(containerPort: number): number {
+    const p = this.info.ports.find((x) => x.containerPort === containerPort);
+    if (!p) throw new MayflyError('INVALID_OPTION', `container port ${containerPort} of ${this.name} is not published`);
+    return p.hostPort;
+  }
+  url(containerPort: number, path = '/'): string {
+    return `http://${this.host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+  networks(): Attachment[] {
+    return [...this.info.networks];
+  }
+  ip(network?: string): string {
+    const a = network ? this.info.networks.find((x) => x.network === network) : this.info.networks[0];
+    if (!a) throw new MayflyError('INVALID_OPTION', `container ${this.name} is not attached to ${network ?? 'a user-defined network'}`);
+    return a.ip;
+  }
+  exec(argv: string[], opts: { env?: Record<string, string>; user?: string; workingDir?: string } = {}): Promise<ExecResult> {
+    return this.k.request({ op: 'exec', container: this.id, argv, ...opts });
+  }
+  logs(opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
+    return readLogs(join(this.dir, 'log.jsonl'), opts);
+  }
+  listening(): Promise<number[]> {
+    return this.k.request({ op: 'listening', container: this.id });
+  }
+  stats(): Promise<ContainerStats> {
+    return this.k.request({ op: 'stats', container: this.id });
+  }
+  async stop(opts: { timeout?: number } = {}): Promise<ExitStatus> {
+    const s = await this.k.request<ExitStatus>({ op: 'stop', container: this.id, ...opts });
+    this.status = 'exited';
+    return s;
+  }
+  async restart(opts: { timeout?: number } = {}): Promise<void> {
+    this.info = await this.k.request<KeptContainer>({ op: 'restart', container: this.id, ...opts });
+    this.status = this.info.status;
+  }
+  pause(): Promise<'freezer' | 'sigstop'> {
+    return this.k.request({ op: 'pause', container: this.id });
+  }
+  unpause(): Promise<void> {
+    return this.k.request({ op: 'unpause', container: this.id });
+  }
+  wait(): Promise<ExitStatus> {
+    if (this.exit) return Promise.resolve(this.exit);
+    return new Promise((r) => this.exitWaiters.push(r));
+  }
+  async remove(): Promise<void> {
+    await this.k.request({ op: 'remove', container: this.id });
+    this.status = 'removed';
+    this.k.exits.delete(this.id);
+  }
+}
+
+export async function startReused(o: ResolvedHarnessOptions, signal?: AbortSignal): Promise<StartedContainer> {
+  const k = await keeper();
+  const info = await k.request<KeptContainer>({ op: 'ensure', key: reuseKey(o), options: toContainerOptions(o) });
+  const handle = new KeptHandle(k, info);
+  try {
+    await readinessWait(handle, info.ports.map((p) => p.containerPort), o, info.imageId ? new ImageStore(mayflyHome()).read(info.imageId)?.config.config?.Healthcheck : undefined, signal);
+  } catch (e) {
+    if (info.created) await handle.remove().catch(() => {}); // never keep one that did not become ready
+    throw e;
+  }
+  return new StartedContainer(handle, true);
+}
+
+/** Ends the keeper of this MAYFLY_HOME, and with it every reused container (e.g. at the end of a CI run). */
+export async function stopReusedContainers(): Promise<void> {
+  const socket = await tryConnect(join(mayflyHome(), KEEPER_SOCKET));
+  if (!socket) return;
+  const k = connection ?? new KeeperConnection(socket);
+  await k.request({ op: 'shutdown' }).catch(() => {});
+  await new Promise<void>((r) => {
+    socket.once('close', () => r());
+    setTimeout(r, 5000).unref();
+  });
+  connection = undefined;
+}

@@ -1,0 +1,36 @@
+/**
+ * The keeper's wire format: newline-delimited JSON over a unix socket in MAYFLY_HOME. Requests carry
+ * an id; replies echo it. Events (a container exited) are pushed to every connected client.
+ */
+import type { ContainerOptions } from '../../runtime/runtime.js';
+import type { SerializedMayflyError } from '../../errors.js';
+import type { PublishedPort } from '../../network/port-forwarder.js';
+import type { Attachment } from '../../network/sandbox-networks.js';
+
+export interface KeptContainer {
+  id: string;
+  name: string;
+  dir: string;
+  key: string;
+  ports: PublishedPort[];
+  networks: Attachment[];
+  status: 'created' | 'running' | 'paused' | 'exited' | 'removed';
+  imageId?: string;
+  /** false when it was already running: a reuse */
+  created: boolean;
+}
+
+export type KeeperRequest =
+  | { id: number; op: 'ensure'; key: string; options: ContainerOptions }
+  | { id: number; op: 'exec'; container: string; argv: string[]; env?: Record<string, string>; user?: string; workingDir?: string }
+  | { id: number; op: 'listening' | 'stats' | 'pause' | 'unpause' | 'remove' | 'describe'; container: string }
+  | { id: number; op: 'stop' | 'restart'; container: string; timeout?: number }
+  | { id: number; op: 'list' | 'shutdown' };
+
+export type KeeperMessage =
+  | { re: number; ok: true; value: unknown }
+  | { re: number; ok: false; error: SerializedMayflyError }
+  | { event: 'exit'; container: string; exitCode: number };
+
+export const KEEPER_SOCKET = 'keeper.sock';
+export const KEEPER_LOCK = 'keeper.lock';

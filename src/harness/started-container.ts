@@ -1,0 +1,138 @@
+/**
+ * A container the harness started and found ready: where to reach it (`host`, `port`, `url`), what it
+ * said (`logs`, `logStream`), and the verbs a test needs. `await using` removes it at scope end.
+ */
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Container, ExitStatus } from '../runtime/container.js';
+import { followLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
+import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
+import type { PublishedPort } from '../network/port-forwarder.js';
+import type { Attachment } from '../network/sandbox-networks.js';
+
+/** What a started container needs underneath: a local Container, or one a keeper holds for reuse. */
+export type ContainerHandle = Pick<
+  Container,
+  'id' | 'name' | 'dir' | 'host' | 'status' | 'port' | 'url' | 'ports' | 'ip' | 'networks' | 'exec' | 'logs' | 'listening' | 'stats' | 'stop' | 'restart' | 'pause' | 'unpause' | 'wait'
+> & { remove(opts?: { force?: boolean }): Promise<void> };
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+}
+
+export class StartedContainer {
+  private readonly follows = new Set<AbortController>();
+
+  /** @internal */
+  constructor(
+    readonly container: ContainerHandle,
+    /** a reused container outlives this handle: remove() lets it be */
+    readonly reused = false,
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  get name(): string {
+    return this.container.name;
+  }
+
+  /** The host address published ports listen on. */
+  get host(): string {
+    return this.container.host;
+  }
+
+  /** The host port a container port is published on (Testcontainers' `getMappedPort`). */
+  port(containerPort: number): number {
+    return this.container.port(containerPort);
+  }
+
+  /** `http://host:port/path` for a published port. */
+  url(containerPort: number, path = '/'): string {
+    return this.container.url(containerPort, path);
+  }
+
+  ports(): PublishedPort[] {
+    return this.container.ports();
+  }
+
+  /** The container's address on a network (its first), as other containers reach it. */
+  ip(network?: string): string {
+    return this.container.ip(network);
+  }
+
+  networks(): Attachment[] {
+    return this.container.networks();
+  }
+
+  /** Runs a command inside: an argv, or a shell command line (`/bin/sh -c`). */
+  exec(command: string | string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.container.exec(typeof command === 'string' ? ['/bin/sh', '-c', command] : command, opts);
+  }
+
+  /** Output so far, with timestamps. */
+  logs(opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
+    return this.container.logs(opts);
+  }
+
+  /** Output so far as text, stdout and stderr interleaved as they came. */
+  async output(): Promise<string> {
+    return (await this.logs()).map((l) => `${l.line}\n`).join('');
+  }
+
+  /**
+   * Output lines as they come (stdout and stderr, one `line\n` chunk each), from the start unless
+   * `fromStart: false`; ends when the handle is removed, or when the stream is destroyed.
+   */
+  logStream(opts: { fromStart?: boolean } = {}): Readable {
+    const ac = new AbortController();
+    this.follows.add(ac);
+    const stream = new Readable({ read() {}, destroy: (_e, cb) => (ac.abort(), cb(null)) });
+    ac.signal.addEventListener('abort', () => {
+      this.follows.delete(ac);
+      stream.push(null);
+    });
+    followLogs(join(this.container.dir, 'log.jsonl'), (e) => stream.push(`${e.line}\n`), ac.signal, opts.fromStart ?? true);
+    return stream;
+  }
+
+  stats(): Promise<ContainerStats> {
+    return this.container.stats();
+  }
+
+  /** Stops it (stop signal, SIGKILL after the stop timeout); `restart()` starts it again. */
+  stop(opts: { timeout?: number } = {}): Promise<ExitStatus> {
+    return this.container.stop(opts);
+  }
+
+  async restart(opts: { timeout?: number } = {}): Promise<void> {
+    await this.container.restart(opts);
+  }
+
+  pause(): Promise<'freezer' | 'sigstop'> {
+    return this.container.pause();
+  }
+
+  unpause(): Promise<void> {
+    return this.container.unpause();
+  }
+
+  /** Resolves when its main process exits. */
+  wait(): Promise<ExitStatus> {
+    return this.container.wait();
+  }
+
+  /** Removes it: processes, mounts, data. A reused container stays for the next run (its keeper ends it when idle). */
+  async remove(): Promise<void> {
+    for (const ac of this.follows) ac.abort();
+    if (this.reused) return;
+    await this.container.remove({ force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove();
+  }
+}
