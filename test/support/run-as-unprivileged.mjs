@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // mayfly promises "no root": when the tests run as root (as CI does), run the whole suite again as
-// an unprivileged user with a subordinate id range, created here if needed.
+// an unprivileged user with a subordinate id range, created here if needed. Arguments go to vitest
+// (e.g. a path filter: node test/support/run-as-unprivileged.mjs test/network).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -44,6 +45,6 @@ if (sh('setpriv', asUser(project, ['test', '-r', join(project, 'package.json')])
 }
 
 console.log(`\nrun-as-unprivileged: the suite again as ${USER} (uid ${sh('id', ['-u', USER]).stdout.trim()}), in ${project}\n`);
-const r = spawnSync('setpriv', asUser(project, [process.execPath, join(project, 'node_modules/vitest/vitest.mjs'), 'run', '--root', project, '--configLoader', 'runner']), { cwd: project, stdio: 'inherit' });
+const r = spawnSync('setpriv', asUser(project, [process.execPath, join(project, 'node_modules/vitest/vitest.mjs'), 'run', '--root', project, '--configLoader', 'runner', ...process.argv.slice(2)]), { cwd: project, stdio: 'inherit' });
 if (copy) rmSync(copy, { recursive: true, force: true });
 process.exit(r.status ?? 1);
