@@ -19,6 +19,7 @@ export type MayflyErrorCode =
   | 'CGROUP_FAILED'
   | 'USER_NOT_FOUND'
   | 'TIMEOUT'
+  | 'COPY_FAILED'
   // waiting for readiness
   | 'WAIT_TIMEOUT'
   | 'CONTAINER_EXITED'

@@ -71,6 +71,22 @@ export class ContainerBuilder {
     return this;
   }
 
+  /** host files or directories put in place before start: `[{ source, target, mode? }]` */
+  withCopyFilesToContainer(items: { source: string; target: string; mode?: number }[]): this {
+    this.o.copies = [...(this.o.copies ?? []), ...items];
+    return this;
+  }
+
+  withCopyDirectoriesToContainer(items: { source: string; target: string }[]): this {
+    return this.withCopyFilesToContainer(items);
+  }
+
+  /** files written from memory before start: `[{ content, target, mode? }]` */
+  withCopyContentToContainer(items: { content: string | Buffer; target: string; mode?: number }[]): this {
+    this.o.copies = [...(this.o.copies ?? []), ...items];
+    return this;
+  }
+
   withNetwork(network: string | NetworkLike): this {
     this.o.network = typeof network === 'string' ? network : network.name;
     return this;
@@ -147,8 +163,9 @@ export class ContainerBuilder {
 
   /** The options collected so far, as `startContainer` takes them. */
   options(): HarnessOptions {
-    const { wait, ...rest } = this.o;
-    return { ...structuredClone(rest), ...(wait ? { wait } : {}) };
+    const { wait, copies, ...rest } = this.o;
+    // content Buffers and strategies are handed over as they are
+    return { ...structuredClone(rest), ...(copies ? { copies: [...copies] } : {}), ...(wait ? { wait } : {}) };
   }
 
   start(opts: StartOptions = {}): Promise<StartedContainer> {

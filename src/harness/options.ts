@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ContainerOptions } from '../runtime/runtime.js';
 import { parseWith } from '../runtime/spec.js';
 import type { WaitStrategy } from './wait/index.js';
+import { copyItemSchema } from './copy.js';
 
 const port = z.number().int().min(1).max(65535);
 const absolute = z.string().refine((p) => isAbsolute(p), { message: 'expected an absolute path' });
@@ -32,6 +33,8 @@ export const harnessOptionsSchema = z
     tmpfs: z.record(absolute, z.string()).default({}),
     binds: z.array(z.strictObject({ source: absolute, target: absolute, readonly: z.boolean().default(false) })).default([]),
     volumes: z.array(z.strictObject({ name: z.string().min(1), target: absolute, readonly: z.boolean().default(false) })).default([]),
+    /** files, directories or content put in place before start */
+    copies: z.array(copyItemSchema).default([]),
     network: z.string().min(1).optional(),
     networkAliases: z.array(z.string().min(1)).default([]),
     user: z.string().min(1).optional(),
@@ -51,7 +54,8 @@ export const harnessOptionsSchema = z
     /** seconds between the stop signal and SIGKILL */
     stopTimeout: z.number().min(0).default(10),
   })
-  .refine((o) => o.image || o.layers?.length, { message: 'give an image (or layers)', path: ['image'] });
+  .refine((o) => o.image || o.layers?.length, { message: 'give an image (or layers)', path: ['image'] })
+  .refine((o) => !(o.reuse && o.copies.length), { message: 'a reused container cannot take copies (their contents are not part of what identifies it): copy after start instead', path: ['copies'] });
 
 export type HarnessOptions = z.input<typeof harnessOptionsSchema>;
 export type ResolvedHarnessOptions = z.output<typeof harnessOptionsSchema>;

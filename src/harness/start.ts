@@ -9,6 +9,8 @@ import { parseHarnessOptions, toContainerOptions, type HarnessOptions, type Reso
 import { sharedRuntime } from './session.js';
 import { StartedContainer } from './started-container.js';
 import { readinessWait } from './readiness.js';
+import { stageForStart } from './copy.js';
+import { join } from 'node:path';
 import { startReused } from './reuse/client.js';
 
 export interface StartOptions {
@@ -22,16 +24,26 @@ export async function startContainer(input: HarnessOptions, opts: StartOptions =
   const o = parseHarnessOptions(input);
   if (o.reuse) return startReused(o, opts.signal);
   const rt = opts.runtime ?? (await sharedRuntime());
-  const c = await rt.create(toContainerOptions(o));
+  const stagingDir = join(rt.info.runDir, 'staging');
+  const staged = stageForStart(stagingDir, o.copies);
+  let c: Container;
+  try {
+    const options = toContainerOptions(o);
+    c = await rt.create({ ...options, binds: [...(options.binds ?? []), ...staged.binds] });
+  } catch (e) {
+    staged.cleanup();
+    throw e;
+  }
   try {
     await c.start();
     const ports = [...new Set([...c.spec.ports.map((p) => p.containerPort), ...(c.spec.publishAll ? c.spec.exposedPorts : [])])];
     await readinessWait(c, ports, o, imageHealthcheck(rt, c), opts.signal);
   } catch (e) {
     await c.remove({ force: true }).catch(() => {});
+    staged.cleanup();
     throw e;
   }
-  return new StartedContainer(c);
+  return new StartedContainer(Object.assign(c, { stagingDir }), false, staged.cleanup);
 }
 
 function imageHealthcheck(rt: Runtime, c: Container) {

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { copyArchiveToRunning, copyFromRunning, copyToRunning, readFromRunning, type CopyItem } from './copy.js';
 import type { Container, ExitStatus } from '../runtime/container.js';
 import { followLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
 import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
@@ -13,8 +14,12 @@ import type { Attachment } from '../network/sandbox-networks.js';
 /** What a started container needs underneath: a local Container, or one a keeper holds for reuse. */
 export type ContainerHandle = Pick<
   Container,
-  'id' | 'name' | 'dir' | 'host' | 'status' | 'port' | 'url' | 'ports' | 'ip' | 'networks' | 'exec' | 'logs' | 'listening' | 'stats' | 'stop' | 'restart' | 'pause' | 'unpause' | 'wait'
-> & { remove(opts?: { force?: boolean }): Promise<void> };
+  'id' | 'name' | 'dir' | 'host' | 'status' | 'port' | 'url' | 'ports' | 'ip' | 'networks' | 'exec' | 'logs' | 'listening' | 'stats' | 'stop' | 'restart' | 'pause' | 'unpause' | 'wait' | 'copyArchiveIn' | 'copyArchiveOut'
+> & {
+  remove(opts?: { force?: boolean }): Promise<void>;
+  /** a directory of the sandbox's where copies are staged */
+  readonly stagingDir: string;
+};
 
 export interface ExecOptions {
   env?: Record<string, string>;
@@ -30,6 +35,7 @@ export class StartedContainer {
     readonly container: ContainerHandle,
     /** a reused container outlives this handle: remove() lets it be */
     readonly reused = false,
+    private readonly cleanup: () => void = () => {},
   ) {}
 
   get id(): string {
@@ -130,6 +136,27 @@ export class StartedContainer {
     for (const ac of this.follows) ac.abort();
     if (this.reused) return;
     await this.container.remove({ force: true });
+    this.cleanup();
+  }
+
+  /** Copies host files, directories or content into the running container (owned by its root unless `mode`…). */
+  copyTo(items: CopyItem | CopyItem[]): Promise<void> {
+    return copyToRunning(this.container, Array.isArray(items) ? items : [items]);
+  }
+
+  /** Unpacks a tar (bytes or a stream) into `targetDir` of the running container. */
+  copyArchiveTo(archive: Buffer | Readable, targetDir: string): Promise<void> {
+    return copyArchiveToRunning(this.container, archive, targetDir);
+  }
+
+  /** A path of the running container (file or directory) as a tar stream. */
+  copyFrom(path: string): Promise<Readable> {
+    return copyFromRunning(this.container, path);
+  }
+
+  /** One file of the running container. */
+  readFile(path: string): Promise<Buffer> {
+    return readFromRunning(this.container, path);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

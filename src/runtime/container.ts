@@ -157,6 +157,16 @@ export class Container {
     return (await this.sandbox.request('listening', { id: this.id })).tcp;
   }
 
+  /** Extracts a tar (a host file) into `targetDir` of the running container, owned by its root. */
+  async copyArchiveIn(archive: string, targetDir: string): Promise<void> {
+    await this.sandbox.request('copy-in', { id: this.id, archive, targetDir });
+  }
+
+  /** Writes `path` of the running container (file or directory) as a tar to the host file `archive`. */
+  async copyArchiveOut(path: string, archive: string): Promise<void> {
+    await this.sandbox.request('copy-out', { id: this.id, path, archive });
+  }
+
   /** The container's output so far, with timestamps (kept in a JSON-lines file like Docker's). */
   logs(opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
     return readLogs(join(this.dir, 'log.jsonl'), opts);

@@ -16,6 +16,8 @@ import type { Op, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/pro
 import { childPid } from './process-tree.js';
 
 export interface SandboxInfo {
+  /** the sandbox's own directory (network namespaces, staging for copies); gone with the sandbox */
+  runDir: string;
   rootfsDriver: string;
   cgroups: string;
   idMapping: IdMapping;
@@ -119,7 +121,7 @@ export class SandboxClient extends EventEmitter<Events> {
           'only your own user id is mapped into containers (no /etc/subuid range, or no newuidmap): images that run services as other users cannot chown; `mayfly doctor` says how to fix it',
         );
       }
-      const client = new SandboxClient(child, home, id, { rootfsDriver: r.rootfsDriver, cgroups: r.cgroups, idMapping, warnings });
+      const client = new SandboxClient(child, home, id, { runDir: r.runDir, rootfsDriver: r.rootfsDriver, cgroups: r.cgroups, idMapping, warnings });
       client.stderrTail = stderr;
       return client;
     } catch (cause) {

@@ -130,6 +130,15 @@ class KeptHandle implements ContainerHandle {
   get dir(): string {
     return this.info.dir;
   }
+  get stagingDir(): string {
+    return this.info.stagingDir;
+  }
+  async copyArchiveIn(archive: string, targetDir: string): Promise<void> {
+    await this.k.request({ op: 'copy-in', container: this.id, archive, targetDir });
+  }
+  async copyArchiveOut(path: string, archive: string): Promise<void> {
+    await this.k.request({ op: 'copy-out', container: this.id, path, archive });
+  }
   get host(): string {
     return this.info.ports[0]?.hostIp ?? '127.0.0.1';
   }

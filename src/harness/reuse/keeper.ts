@@ -38,6 +38,7 @@ function describe(c: Container, created: boolean): KeptContainer {
     status: c.status,
     ...(c.spec.labels['mayfly.image.id'] ? { imageId: c.spec.labels['mayfly.image.id'] } : {}),
     created,
+    stagingDir: join(runtime.info.runDir, 'staging'),
   };
 }
 
@@ -78,6 +79,10 @@ async function handle(req: KeeperRequest): Promise<unknown> {
       return describe(get(req.container), false);
     case 'exec':
       return get(req.container).exec(req.argv, { ...(req.env ? { env: req.env } : {}), ...(req.user ? { user: req.user } : {}), ...(req.workingDir ? { workingDir: req.workingDir } : {}) });
+    case 'copy-in':
+      return get(req.container).copyArchiveIn(req.archive, req.targetDir);
+    case 'copy-out':
+      return get(req.container).copyArchiveOut(req.path, req.archive);
     case 'listening':
       return get(req.container).listening();
     case 'stats':

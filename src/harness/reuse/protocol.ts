@@ -18,6 +18,8 @@ export interface KeptContainer {
   imageId?: string;
   /** false when it was already running: a reuse */
   created: boolean;
+  /** where copies for it are staged (the keeper's sandbox's directory) */
+  stagingDir: string;
 }
 
 export type KeeperRequest =
@@ -25,6 +27,8 @@ export type KeeperRequest =
   | { id: number; op: 'exec'; container: string; argv: string[]; env?: Record<string, string>; user?: string; workingDir?: string }
   | { id: number; op: 'listening' | 'stats' | 'pause' | 'unpause' | 'remove' | 'describe'; container: string }
   | { id: number; op: 'stop' | 'restart'; container: string; timeout?: number }
+  | { id: number; op: 'copy-in'; container: string; archive: string; targetDir: string }
+  | { id: number; op: 'copy-out'; container: string; path: string; archive: string }
   | { id: number; op: 'list' | 'shutdown' };
 
 export type KeeperMessage =

@@ -464,6 +464,13 @@ export class SandboxContainer {
     return listeningPorts(this.running());
   }
 
+  /** PID 1 of a running, unpaused container (copies need its root) */
+  runningPid(): number {
+    const pid = this.running();
+    if (this.status === 'paused') throw new MayflyError('CONTAINER_STATE', `container ${this.name} is paused`, { hint: 'unpause it first' });
+    return pid;
+  }
+
   async remove(force: boolean): Promise<void> {
     if (this.pid1 !== undefined) {
       if (!force) throw new MayflyError('CONTAINER_STATE', `container ${this.name} is running`, { hint: 'stop it first, or remove it with force' });

@@ -24,6 +24,7 @@ import type { Request, SandboxMessage } from './protocol.js';
 import { mountFuseOverlay } from './fuse-overlay.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
+import { copyIn, copyOut } from './copy.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
 import { outboundSupport } from '../../network/outbound.js';
 import { sweepEphemeralNetworks } from '../../network/network-store.js';
@@ -85,7 +86,9 @@ async function boot(): Promise<SandboxServices> {
   // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
   void cgroups.sweep((id) => existsSync(join(layout.containers, id)), new Set(removed)).catch(() => {});
   const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
-  const networks = new SandboxNetworks(join(layout.sandboxes, sandboxId));
+  const runDir = join(layout.sandboxes, sandboxId);
+  mkdirSync(join(runDir, 'staging'), { recursive: true, mode: 0o700 });
+  const networks = new SandboxNetworks(runDir);
   const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
   let limitWarned = false;
   const warned = new Set<string>();
@@ -121,7 +124,7 @@ async function boot(): Promise<SandboxServices> {
     },
   };
   process.once('disconnect', () => void shutdown(pool, networks));
-  send({ event: 'ready', hostPid: 0, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
+  send({ event: 'ready', hostPid: 0, runDir, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
   return svc;
 }
 
@@ -181,6 +184,12 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       return get(req.args.id).exec(req.args.request);
     case 'stats':
       return get(req.args.id).stats();
+    case 'copy-in':
+      await copyIn(get(req.args.id).runningPid(), req.args.archive, req.args.targetDir);
+      return null;
+    case 'copy-out':
+      await copyOut(get(req.args.id).runningPid(), req.args.path, req.args.archive);
+      return null;
     case 'listening':
       return { tcp: get(req.args.id).listening() };
     case 'remove': {

@@ -42,6 +42,10 @@ export interface RequestMap {
   unpause: { args: { id: string }; result: null };
   exec: { args: { id: string; request: ExecRequest }; result: ExecResult };
   stats: { args: { id: string }; result: ContainerStats };
+  /** extracts a tar (a host file) into a directory of the running container */
+  'copy-in': { args: { id: string; archive: string; targetDir: string }; result: null };
+  /** writes a path of the running container as a tar (a host file) */
+  'copy-out': { args: { id: string; path: string; archive: string }; result: null };
   /** TCP ports listening inside the container's network namespace */
   listening: { args: { id: string }; result: { tcp: number[] } };
   remove: { args: { id: string; force: boolean }; result: null };
@@ -61,7 +65,7 @@ export type Request = { [K in Op]: { id: number; op: K; args: RequestMap[K]['arg
 export type Reply = { re: number; ok: true; value: unknown } | { re: number; ok: false; error: SerializedMayflyError };
 
 export type SandboxEvent =
-  | { event: 'ready'; hostPid: number; rootfsDriver: string; cgroups: string; warnings: string[] }
+  | { event: 'ready'; hostPid: number; rootfsDriver: string; cgroups: string; warnings: string[]; runDir: string }
   | { event: 'exit'; id: string; exitCode: number; oomKilled: boolean }
   | { event: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }
   | { event: 'pull-progress'; pullId: number; progress: PullProgress }
