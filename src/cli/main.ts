@@ -17,6 +17,7 @@ import {
   tagCommand,
 } from './image-store-commands.js';
 import { networkCommand } from './network-commands.js';
+import { execCommand, lifecycleCommand, logsCommand, portCommand, psCommand } from './detached-commands.js';
 import { runCommand } from './run-command.js';
 
 const USAGE = `Usage: mayfly COMMAND [ARGS]
@@ -24,7 +25,13 @@ const USAGE = `Usage: mayfly COMMAND [ARGS]
 Throwaway containers without a daemon and without root.
 
 Commands:
-  run       run a command in a new container (mayfly run --help)
+  run       run a command in a new container (mayfly run --help); -d keeps it running in the background
+  ps        list the containers started with -d (-a: stopped ones too, -q: IDs only)
+  stop, start, restart, pause, unpause, kill, rm [-f]
+            drive containers started with -d, by name or ID
+  logs      a container's output (-f: follow, -t: timestamps, --tail N)
+  exec      run a command in a running container: mayfly exec CONTAINER COMMAND [ARG...]
+  port      a container's published ports: mayfly port CONTAINER [PORT]
   pull      pull an image into the local store, with progress
   build     build an image from a Dockerfile (-t NAME, -f FILE, --build-arg K=V), with a layer cache
   import    make an image of a root filesystem directory: mayfly import DIR NAME
@@ -83,6 +90,22 @@ export async function main(argv: string[]): Promise<number> {
       return loadCommand(rest);
     case 'network':
       return networkCommand(rest);
+    case 'ps':
+      return psCommand(rest);
+    case 'stop':
+    case 'start':
+    case 'restart':
+    case 'pause':
+    case 'unpause':
+    case 'kill':
+    case 'rm':
+      return lifecycleCommand(command, rest);
+    case 'logs':
+      return logsCommand(rest);
+    case 'exec':
+      return execCommand(rest);
+    case 'port':
+      return portCommand(rest);
     case 'image': {
       const [sub, ...args] = rest;
       const commands: Record<string, (a: string[]) => number | Promise<number>> = {

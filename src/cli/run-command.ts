@@ -4,6 +4,7 @@ import { MayflyError } from '../errors.js';
 import { Runtime, type ContainerOptions } from '../runtime/runtime.js';
 import { parseContainerSpec, parsePortFlag, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
 import { parseFlags, type FlagSpec } from './args.js';
+import { runDetached } from './detached-commands.js';
 
 export const RUN_USAGE = `Usage: mayfly run [OPTIONS] IMAGE [COMMAND [ARG...]]
        mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
@@ -15,7 +16,9 @@ Options:
       --rootfs DIR          run a plain directory as the container's only (read-only) layer
       --entrypoint CMD      replace the image's entrypoint
       --pull WHEN           missing (default), always or never
-      --rm                  remove the container when it exits (always the case for now)
+  -d, --detach              run in the background (in the mayfly keeper) and print the container ID;
+                            mayfly ps / logs / exec / stop / rm drive it
+      --rm                  remove the container when it exits (always the case in the foreground)
       --name NAME           container name
       --network NET         none (default: own namespace, loopback only), host, or a network
                             made with \`mayfly network create\` (containers on it reach each other by name)
@@ -71,14 +74,9 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help: boolean } {
+export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help: boolean; detach?: boolean } {
   const { flags: f, rest: args } = parseFlags(argv, FLAGS, 'run');
   if (f.help) return { spec: {}, help: true };
-  if (f.detach) {
-    throw new MayflyError('INVALID_OPTION', 'mayfly run -d is not available yet: containers live as long as the mayfly process that started them', {
-      hint: 'run it in the foreground, or start it from a test with the mayfly API',
-    });
-  }
   const image = f.rootfs ? undefined : args[0];
   const rest = image ? args.slice(1) : args;
   if (!f.rootfs && !image) throw new MayflyError('INVALID_OPTION', 'mayfly run needs an IMAGE or --rootfs DIR', { hint: 'see `mayfly run --help`' });
@@ -124,16 +122,17 @@ export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help:
     ...(f.stopSignal ? { stopSignal: f.stopSignal as string } : {}),
     ...(f.stopTimeout ? { stopTimeout: num(f.stopTimeout as string, '--stop-timeout')! } : {}),
   };
-  return { spec, help: false };
+  return { spec, help: false, detach: Boolean(f.detach) };
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { spec, help } = specFromRunArgs(argv);
+  const { spec, help, detach } = specFromRunArgs(argv);
   if (help) {
     process.stdout.write(RUN_USAGE);
     return 0;
   }
   if (!spec.image) parseContainerSpec(spec as ContainerSpecInput); // report bad options before any namespace is made
+  if (detach) return runDetached(spec);
   const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
   try {
     const container = await runtime.create(spec);

@@ -9,5 +9,5 @@ export { environment, EnvironmentBuilder, StartedEnvironment } from './environme
 export { network, StartedNetwork } from './network.js';
 export { parseHarnessOptions, type HarnessOptions } from './options.js';
 export { sharedRuntime, closeSharedRuntime } from './session.js';
-export { stopReusedContainers } from './reuse/client.js';
+export { stopReusedContainers } from './reuse.js';
 export * from './wait/index.js';

@@ -11,7 +11,7 @@ import { StartedContainer } from './started-container.js';
 import { readinessWait } from './readiness.js';
 import { stageForStart } from './copy.js';
 import { join } from 'node:path';
-import { startReused } from './reuse/client.js';
+import { startReused } from './reuse.js';
 
 export interface StartOptions {
   /** the runtime to start it in; default the process's shared one */

@@ -5,7 +5,7 @@
  * costs nothing until a container joins.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MayflyError } from '../errors.js';
@@ -88,6 +88,7 @@ export function createNetwork(l: Layout, input: NetworkCreateOptions, owner?: st
     internal: opts.internal,
     ...(owner ? { owner } : {}),
   };
+  mkdirSync(l.networks, { recursive: true, mode: 0o700 });
   try {
     writeFileSync(recordPath(l, opts.name), JSON.stringify(record, null, 2), { flag: 'wx' });
   } catch (e) {

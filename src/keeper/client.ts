@@ -1,31 +1,25 @@
 /**
- * `reuse: true`: the container lives in the keeper (see keeper.ts), found again by a hash of its
- * options, so a watch-mode rerun or the next `npm test` gets it back at once. This side talks to the
- * keeper (starting it when absent) and offers the container through the same handle as a local one.
+ * Talking to the keeper (see main.ts): one connection per process, the keeper started (detached)
+ * when absent, and its containers offered through the same handle shape as local ones.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MayflyError } from '../../errors.js';
-import type { PublishedPort } from '../../network/port-forwarder.js';
-import type { Attachment } from '../../network/sandbox-networks.js';
-import { distFile, mayflyHome } from '../../paths.js';
-import type { ExitStatus } from '../../runtime/container.js';
-import { readLogs, type LogEntry, type ReadLogsOptions } from '../../runtime/logs.js';
-import type { ContainerStats, ExecResult } from '../../runtime/sandbox/protocol.js';
-import { ImageStore } from '../../image/store/image-store.js';
-import { toContainerOptions, type ResolvedHarnessOptions } from '../options.js';
-import { readinessWait } from '../readiness.js';
-import { StartedContainer, type ContainerHandle } from '../started-container.js';
+import { MayflyError } from '../errors.js';
+import type { PublishedPort } from '../network/port-forwarder.js';
+import type { Attachment } from '../network/sandbox-networks.js';
+import { distFile, mayflyHome } from '../paths.js';
+import type { ExitStatus } from '../runtime/container.js';
+import { readLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
+import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
 import { KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
-class KeeperConnection {
+export class KeeperConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly exits = new Map<string, (code: number) => void>();
@@ -69,12 +63,12 @@ function tryConnect(path: string): Promise<Socket | undefined> {
 }
 
 /** Connects to this home's keeper, starting one (detached: it outlives us) when there is none. */
-async function keeper(): Promise<KeeperConnection> {
+export async function keeper(): Promise<KeeperConnection> {
   if (connection) return connection;
   const path = join(mayflyHome(), KEEPER_SOCKET);
   let socket = await tryConnect(path);
   if (!socket) {
-    const child = spawn(process.execPath, [distFile('harness/reuse/keeper.js')], { detached: true, stdio: 'ignore', env: { ...process.env, MAYFLY_HOME: mayflyHome() } });
+    const child = spawn(process.execPath, [distFile('keeper/main.js')], { detached: true, stdio: 'ignore', env: { ...process.env, MAYFLY_HOME: mayflyHome() } });
     child.unref();
     const deadline = Date.now() + CONNECT_TIMEOUT_MS;
     while (!socket && Date.now() < deadline) {
@@ -87,24 +81,8 @@ async function keeper(): Promise<KeeperConnection> {
   return connection;
 }
 
-/** Everything that makes a container what it is; not how long to wait for it or how. */
-export function reuseKey(o: ResolvedHarnessOptions): string {
-  const { wait: _w, startupTimeout: _t, reuse: _r, ...identity } = o;
-  return createHash('sha256').update(stableJson(identity)).digest('hex').slice(0, 32);
-}
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-class KeptHandle implements ContainerHandle {
+/** A container the keeper holds, driven over the socket; logs are read from its file directly. */
+export class KeptHandle {
   status: KeptContainer['status'];
   private exit: ExitStatus | undefined;
   private exitWaiters: ((s: ExitStatus) => void)[] = [];
@@ -199,21 +177,17 @@ class KeptHandle implements ContainerHandle {
   }
 }
 
-export async function startReused(o: ResolvedHarnessOptions, signal?: AbortSignal): Promise<StartedContainer> {
-  const k = await keeper();
-  const info = await k.request<KeptContainer>({ op: 'ensure', key: reuseKey(o), options: toContainerOptions(o) });
-  const handle = new KeptHandle(k, info);
-  try {
-    await readinessWait(handle, info.ports.map((p) => p.containerPort), o, info.imageId ? new ImageStore(mayflyHome()).read(info.imageId)?.config.config?.Healthcheck : undefined, signal);
-  } catch (e) {
-    if (info.created) await handle.remove().catch(() => {}); // never keep one that did not become ready
-    throw e;
-  }
-  return new StartedContainer(handle, true);
+/** Connects only if a keeper runs: listing and stopping must not start one. */
+export async function existingKeeper(): Promise<KeeperConnection | undefined> {
+  if (connection) return connection;
+  const socket = await tryConnect(join(mayflyHome(), KEEPER_SOCKET));
+  if (!socket) return undefined;
+  connection = new KeeperConnection(socket);
+  return connection;
 }
 
-/** Ends the keeper of this MAYFLY_HOME, and with it every reused container (e.g. at the end of a CI run). */
-export async function stopReusedContainers(): Promise<void> {
+/** Ends the keeper of this MAYFLY_HOME, and with it every container it holds (e.g. at the end of a CI run). */
+export async function stopKeeper(): Promise<void> {
   const socket = await tryConnect(join(mayflyHome(), KEEPER_SOCKET));
   if (!socket) return;
   const k = connection ?? new KeeperConnection(socket);

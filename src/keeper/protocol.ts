@@ -2,10 +2,10 @@
  * The keeper's wire format: newline-delimited JSON over a unix socket in MAYFLY_HOME. Requests carry
  * an id; replies echo it. Events (a container exited) are pushed to every connected client.
  */
-import type { ContainerOptions } from '../../runtime/runtime.js';
-import type { SerializedMayflyError } from '../../errors.js';
-import type { PublishedPort } from '../../network/port-forwarder.js';
-import type { Attachment } from '../../network/sandbox-networks.js';
+import type { ContainerOptions } from '../runtime/runtime.js';
+import type { SerializedMayflyError } from '../errors.js';
+import type { PublishedPort } from '../network/port-forwarder.js';
+import type { Attachment } from '../network/sandbox-networks.js';
 
 export interface KeptContainer {
   id: string;
@@ -20,12 +20,18 @@ export interface KeptContainer {
   created: boolean;
   /** where copies for it are staged (the keeper's sandbox's directory) */
   stagingDir: string;
+  /** started by `mayfly run -d`: kept until removed, not only while in use */
+  detached: boolean;
+  command: string[];
+  image?: string;
+  exitCode?: number;
 }
 
 export type KeeperRequest =
-  | { id: number; op: 'ensure'; key: string; options: ContainerOptions }
+  | { id: number; op: 'ensure'; key: string; options: ContainerOptions; detached?: boolean }
+  | { id: number; op: 'kill'; container: string; signal: string }
   | { id: number; op: 'exec'; container: string; argv: string[]; env?: Record<string, string>; user?: string; workingDir?: string }
-  | { id: number; op: 'listening' | 'stats' | 'pause' | 'unpause' | 'remove' | 'describe'; container: string }
+  | { id: number; op: 'listening' | 'stats' | 'pause' | 'unpause' | 'remove' | 'describe' | 'start'; container: string }
   | { id: number; op: 'stop' | 'restart'; container: string; timeout?: number }
   | { id: number; op: 'copy-in'; container: string; archive: string; targetDir: string }
   | { id: number; op: 'copy-out'; container: string; path: string; archive: string }

@@ -4,21 +4,24 @@
  * (an flock decides). When nobody has asked anything for MAYFLY_REUSE_IDLE_SECONDS (default 30 min)
  * it closes its runtime — which removes every container it kept — and exits.
  */
-import { openSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isMayflyError, MayflyError } from '../../errors.js';
-import { mayflyHome } from '../../paths.js';
-import type { Container } from '../../runtime/container.js';
-import { Runtime } from '../../runtime/runtime.js';
-import { tryLock } from '../../runtime/syscalls.js';
+import { isMayflyError, MayflyError } from '../errors.js';
+import { mayflyHome } from '../paths.js';
+import type { Container } from '../runtime/container.js';
+import { Runtime } from '../runtime/runtime.js';
+import { tryLock } from '../runtime/syscalls.js';
 import { KEEPER_LOCK, KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
 
 const home = mayflyHome();
 const IDLE_MS = Number(process.env.MAYFLY_REUSE_IDLE_SECONDS ?? 1800) * 1000;
+const EMPTY_MS = 5000;
 const REUSE_KEY = 'mayfly.reuse.key';
+const DETACHED = 'mayfly.detached';
 
+mkdirSync(home, { recursive: true, mode: 0o700 });
 const lockFd = openSync(join(home, KEEPER_LOCK), 'w');
 if (!tryLock(lockFd)) process.exit(0); // another keeper serves this home
 
@@ -39,13 +42,36 @@ function describe(c: Container, created: boolean): KeptContainer {
     ...(c.spec.labels['mayfly.image.id'] ? { imageId: c.spec.labels['mayfly.image.id'] } : {}),
     created,
     stagingDir: join(runtime.info.runDir, 'staging'),
+    detached: c.spec.labels[DETACHED] === 'true',
+    command: c.spec.command,
+    ...(c.spec.labels['mayfly.image'] ? { image: c.spec.labels['mayfly.image'] } : {}),
+    ...(c.status === 'exited' ? { exitCode: exitCodes.get(c.id) ?? 0 } : {}),
   };
 }
 
-function get(id: string): Container {
-  const c = [...kept.values()].find((x) => x.id === id);
-  if (!c) throw new MayflyError('CONTAINER_NOT_FOUND', `the keeper holds no container ${id}`);
-  return c;
+/** By ID, unique ID prefix, or name — as Docker's CLI finds containers. */
+function get(ref: string): Container {
+  const all = [...kept.values()];
+  const byName = all.find((x) => x.name === ref || x.id === ref);
+  if (byName) return byName;
+  const byPrefix = ref.length >= 3 ? all.filter((x) => x.id.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  throw new MayflyError('CONTAINER_NOT_FOUND', byPrefix.length > 1 ? `${ref} matches several containers: give more of the ID` : `no such container: ${ref}`, {
+    hint: 'mayfly ps -a lists the containers started with -d',
+  });
+}
+
+const exitCodes = new Map<string, number>();
+
+function watchExit(c: Container): void {
+  void c.wait().then(
+    (s) => {
+      exitCodes.set(c.id, s.exitCode);
+      broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode });
+      touch();
+    },
+    () => {},
+  );
 }
 
 function broadcast(m: KeeperMessage): void {
@@ -59,7 +85,8 @@ async function ensure(key: string, options: KeeperRequest & { op: 'ensure' }): P
     kept.delete(key);
     await existing.remove({ force: true }).catch(() => {});
   }
-  const c = await runtime.create({ ...options.options, labels: { ...options.options.labels, [REUSE_KEY]: key } });
+  const labels = { ...options.options.labels, [REUSE_KEY]: key, ...(options.detached ? { [DETACHED]: 'true' } : {}) };
+  const c = await runtime.create({ ...options.options, labels });
   try {
     await c.start();
   } catch (e) {
@@ -67,7 +94,7 @@ async function ensure(key: string, options: KeeperRequest & { op: 'ensure' }): P
     throw e;
   }
   kept.set(key, c);
-  void c.wait().then((s) => broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode }), () => {});
+  watchExit(c);
   return describe(c, true);
 }
 
@@ -96,13 +123,26 @@ async function handle(req: KeeperRequest): Promise<unknown> {
     case 'restart': {
       const c = get(req.container);
       await c.restart(req.timeout !== undefined ? { timeout: req.timeout } : {});
-      void c.wait().then((s) => broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode }), () => {});
+      watchExit(c);
       return describe(c, false);
+    }
+    case 'start': {
+      const c = get(req.container);
+      if (c.status !== 'running' && c.status !== 'paused') {
+        await c.start();
+        watchExit(c);
+      }
+      return describe(c, false);
+    }
+    case 'kill': {
+      await get(req.container).kill(req.signal);
+      return null;
     }
     case 'remove': {
       const c = get(req.container);
       for (const [k, v] of kept) if (v === c) kept.delete(k);
       await c.remove({ force: true });
+      touch();
       return null;
     }
     case 'list':
@@ -113,9 +153,15 @@ async function handle(req: KeeperRequest): Promise<unknown> {
   }
 }
 
+/** Reused containers go after an idle spell; detached ones (`mayfly run -d`) stay until removed. */
 function touch(): void {
   if (idle) clearTimeout(idle);
-  idle = setTimeout(() => void shutdown(), IDLE_MS);
+  // holding nothing, it goes as soon as nobody is connected
+  const wait = kept.size ? IDLE_MS : EMPTY_MS;
+  idle = setTimeout(() => {
+    if ([...kept.values()].some((c) => c.spec.labels[DETACHED] === 'true') || (!kept.size && clients.size)) return touch();
+    void shutdown();
+  }, wait);
 }
 
 async function shutdown(): Promise<never> {
@@ -130,7 +176,10 @@ const socketPath = join(home, KEEPER_SOCKET);
 rmSync(socketPath, { force: true }); // a dead keeper's; we hold the lock
 const server = createServer((socket) => {
   clients.add(socket);
-  socket.once('close', () => clients.delete(socket));
+  socket.once('close', () => {
+    clients.delete(socket);
+    touch();
+  });
   socket.on('error', () => socket.destroy());
   createInterface({ input: socket }).on('line', (line) => {
     touch();
