@@ -9,7 +9,7 @@ import { existingKeeper, keeper, type KeeperConnection } from '../keeper/client.
 import type { KeptContainer } from '../keeper/protocol.js';
 import { followLogs, formatLogs, readLogs } from '../runtime/logs.js';
 import type { ContainerOptions } from '../runtime/runtime.js';
-import type { ExecResult } from '../runtime/sandbox/protocol.js';
+import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
 import { parseFlags } from './args.js';
 import { printTable } from './table.js';
 
@@ -151,5 +151,21 @@ export async function portCommand(argv: string[]): Promise<number> {
   const shown = c.ports.filter((p) => !which || (String(p.containerPort) === port && p.protocol === proto));
   if (which && !shown.length) throw new MayflyError('INVALID_OPTION', `container ${c.name} does not publish ${which}`);
   for (const p of shown) process.stdout.write(which ? `${p.hostIp}:${p.hostPort}\n` : `${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
+  return 0;
+}
+
+/** `mayfly stats [CONTAINER...]`: one sample (no stream), every running detached container by default. */
+export async function statsCommand(argv: string[]): Promise<number> {
+  const k = await existingKeeper();
+  const all = k ? await k.request<KeptContainer[]>({ op: 'list' }) : [];
+  const chosen = argv.length ? argv.map((ref) => all.find((c) => c.name === ref || c.id.startsWith(ref)) ?? ref) : all.filter((c) => c.status === 'running');
+  const rows: string[][] = [['CONTAINER ID', 'NAME', 'CPU TIME', 'MEM USAGE / LIMIT', 'PIDS']];
+  for (const c of chosen) {
+    if (typeof c === 'string') throw new MayflyError('CONTAINER_NOT_FOUND', `no such container: ${c}`);
+    const s = await k!.request<ContainerStats>({ op: 'stats', container: c.id });
+    const mem = s.memoryBytes === undefined ? '-' : `${(s.memoryBytes / 2 ** 20).toFixed(1)} MiB${s.memoryLimit ? ` / ${(s.memoryLimit / 2 ** 20).toFixed(0)} MiB` : ''}`;
+    rows.push([c.id.slice(0, 12), c.name, s.cpuNs === undefined ? '-' : `${(s.cpuNs / 1e9).toFixed(2)} s`, mem, String(s.pids ?? '-')]);
+  }
+  printTable(rows);
   return 0;
 }

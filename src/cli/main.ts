@@ -17,7 +17,8 @@ import {
   tagCommand,
 } from './image-store-commands.js';
 import { networkCommand } from './network-commands.js';
-import { execCommand, lifecycleCommand, logsCommand, portCommand, psCommand } from './detached-commands.js';
+import { volumeCommand } from './volume-commands.js';
+import { execCommand, lifecycleCommand, logsCommand, portCommand, psCommand, statsCommand } from './detached-commands.js';
 import { runCommand } from './run-command.js';
 
 const USAGE = `Usage: mayfly COMMAND [ARGS]
@@ -45,7 +46,9 @@ Commands:
   push      push an image to the registry its name names
   save      write images to an OCI archive: mayfly save -o FILE IMAGE...
   load      load images from an OCI archive: mayfly load -i FILE
+  stats     CPU, memory and process counts of containers started with -d
   network   user-defined networks: create, ls, inspect, rm, prune
+  volume    named volumes: create, ls, inspect, rm, prune
   doctor    report what this machine offers a rootless runtime, and what to install
   version   print the version
 `;
@@ -90,6 +93,10 @@ export async function main(argv: string[]): Promise<number> {
       return loadCommand(rest);
     case 'network':
       return networkCommand(rest);
+    case 'volume':
+      return volumeCommand(rest);
+    case 'stats':
+      return statsCommand(rest);
     case 'ps':
       return psCommand(rest);
     case 'stop':

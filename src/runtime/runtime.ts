@@ -16,6 +16,7 @@ import { runDefaults } from '../image/run-defaults.js';
 import { Container, type ContainerOwner } from './container.js';
 import { SandboxClient, type SandboxInfo } from './sandbox-client.js';
 import { layoutOf } from './state.js';
+import { createVolume, listVolumes, unusedVolumes, type VolumeInfo } from './volumes.js';
 import { createNetwork, getNetwork, listNetworks, removeNetwork, type NetworkCreateOptions, type NetworkRecord } from '../network/network-store.js';
 import { parseContainerSpec, type ContainerSpec, type ContainerSpecInput } from './spec.js';
 
@@ -147,6 +148,26 @@ export class Runtime implements ContainerOwner {
   /** Refused while a live container is attached, unless `force`. */
   removeNetwork(name: string, opts: { force?: boolean } = {}): NetworkRecord {
     return removeNetwork(layoutOf(this.sandbox.home), name, opts);
+  }
+
+  /** Named volumes (`-v name:/path`) of this home, with the live containers using them. */
+  volumes(): VolumeInfo[] {
+    return listVolumes(layoutOf(this.sandbox.home));
+  }
+
+  createVolume(name: string): VolumeInfo {
+    return createVolume(layoutOf(this.sandbox.home), name);
+  }
+
+  /** Deletes volumes and their data; refused while a live container uses one, unless `force`. */
+  async removeVolumes(names: string[], opts: { force?: boolean } = {}): Promise<string[]> {
+    return (await this.sandbox.request('remove-volumes', { names, force: opts.force ?? false })).removed;
+  }
+
+  /** Deletes every volume no live container uses. */
+  async pruneVolumes(): Promise<string[]> {
+    const names = unusedVolumes(layoutOf(this.sandbox.home));
+    return names.length ? this.removeVolumes(names) : [];
   }
 
   /** Validates the options (every wrong field is named), pulls the image if needed, and prepares the container without starting it. */

@@ -47,6 +47,8 @@ export interface ContainerState {
   command: string[];
   /** the user-defined networks it is attached to: `mayfly network rm` refuses meanwhile */
   networks?: string[];
+  /** the named volumes it mounts: `mayfly volume rm` refuses meanwhile */
+  volumes?: string[];
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

@@ -45,3 +45,21 @@ describe('detached containers: run -d, ps, exec, logs, port, stop, start, rm', (
     expect(mayfly('network', 'rm', net).status).toBe(0);
   });
 });
+
+describe('mayfly volume and stats', () => {
+  it('a named volume outlives its container; rm is refused while in use; stats samples a detached container', () => {
+    const vol = `vol-${process.pid}`;
+    const name = `vol-user-${process.pid}`;
+    expect(mayfly('volume', 'create', vol).stdout).toBe(`${vol}\n`);
+    expect(mayfly('run', '--rootfs', BUSYBOX, '-v', `${vol}:/data`, '--', 'sh', '-c', 'echo kept > /data/f').status).toBe(0);
+    expect(mayfly('run', '-d', '--name', name, '--rootfs', BUSYBOX, '-v', `${vol}:/data`, '--', 'sleep', '300').status).toBe(0);
+    expect(mayfly('exec', name, 'cat', '/data/f').stdout).toBe('kept\n');
+    expect(mayfly('volume', 'ls').stdout).toMatch(new RegExp(`${vol}\\s+${name}`));
+    expect(mayfly('volume', 'rm', vol).stderr).toContain(`in use by ${name}`);
+    const stats = mayfly('stats', name).stdout;
+    expect(stats).toMatch(new RegExp(`${name}\\s+[\\d.]+ s\\s+[\\d.]+ MiB\\s+\\d+`));
+    expect(mayfly('rm', '-f', name).status).toBe(0);
+    expect(mayfly('volume', 'rm', vol).stdout).toBe(`${vol}\n`);
+    expect(mayfly('volume', 'ls', '-q').stdout).not.toContain(vol);
+  });
+});

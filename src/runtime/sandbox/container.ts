@@ -218,6 +218,7 @@ export class SandboxContainer {
       ...(this.spec.labels['mayfly.image.id'] ? { imageId: this.spec.labels['mayfly.image.id'] } : {}),
       layers: this.spec.layers,
       ...(networkMemberships(this.spec).length ? { networks: networkMemberships(this.spec).map((m) => m.name) } : {}),
+      ...(this.spec.volumes.length ? { volumes: this.spec.volumes.map((v) => v.name) } : {}),
     };
     writeJsonAtomic(join(this.dir, 'state.json'), state);
   }

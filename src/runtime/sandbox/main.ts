@@ -25,6 +25,7 @@ import { mountFuseOverlay } from './fuse-overlay.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
 import { ShimPool, spawnShim } from './shim-pool.js';
 import { copyIn, copyOut } from './copy.js';
+import { volumesToRemove } from '../volumes.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
 import { outboundSupport } from '../../network/outbound.js';
 import { sweepEphemeralNetworks } from '../../network/network-store.js';
@@ -215,6 +216,11 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     case 'stage-copy': {
       store.ensureDirs();
       return { dir: await stageCopy({ ...req.args, stagingRoot: store.layersDir }) };
+    }
+    case 'remove-volumes': {
+      const paths = volumesToRemove(layout, req.args.names, req.args.force);
+      for (const p of paths) rmSync(p, { recursive: true, force: true });
+      return { removed: req.args.names };
     }
     case 'remove-layers':
       return removeStorePaths(store, req.args.paths);

@@ -52,6 +52,8 @@ export interface RequestMap {
   shutdown: { args: Record<string, never>; result: null };
   pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
   'remove-layers': { args: { paths: string[] }; result: { removed: string[] } };
+  /** deletes named volumes (their files may belong to container ids); refused while in use unless forced */
+  'remove-volumes': { args: { names: string[]; force: boolean }; result: { removed: string[] } };
   load: { args: { images: ArchiveImage[]; source: string }; result: ImageRecord[] };
   /** how: move the directory into the store, copy it, or snapshot it (copy first: a running container's upper dir) */
   'commit-layer': { args: { dir: string; parentChainId?: string; how: 'move' | 'copy' | 'snapshot'; runtimeMountpoints: boolean }; result: LayerRecord };

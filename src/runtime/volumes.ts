@@ -1,0 +1,88 @@
+/**
+ * Named volumes (`-v name:/path`): directories under $MAYFLY_HOME/volumes that outlive containers.
+ * Listing and creating are plain file work for the owner; removal goes through the sandbox, since
+ * the files in a volume belong to the ids of the containers that wrote them.
+ */
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MayflyError } from '../errors.js';
+import { readState, sandboxAlive, type Layout } from './state.js';
+
+export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export interface VolumeInfo {
+  name: string;
+  /** the directory containers see */
+  mountpoint: string;
+  createdAt: string;
+  /** live containers using it */
+  usedBy: string[];
+}
+
+function checkName(name: string): void {
+  if (!VOLUME_NAME.test(name)) throw new MayflyError('INVALID_OPTION', `volume name "${name}": use letters, digits, _ . -`);
+}
+
+/** name → names of live containers (in any sandbox of this home) that mount it */
+function usage(l: Layout): Map<string, string[]> {
+  const users = new Map<string, string[]>();
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(l.containers);
+  } catch {
+    return users;
+  }
+  for (const id of ids) {
+    const s = readState(join(l.containers, id));
+    if (!s?.volumes?.length || !sandboxAlive(l, s.sandboxId)) continue;
+    for (const v of s.volumes) users.set(v, [...(users.get(v) ?? []), s.name]);
+  }
+  return users;
+}
+
+export function listVolumes(l: Layout): VolumeInfo[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(l.volumes).filter((n) => VOLUME_NAME.test(n));
+  } catch {
+    return [];
+  }
+  const users = usage(l);
+  return names.sort().map((name) => ({
+    name,
+    mountpoint: join(l.volumes, name, '_data'),
+    createdAt: statSync(join(l.volumes, name)).birthtime.toISOString(),
+    usedBy: users.get(name) ?? [],
+  }));
+}
+
+export function inspectVolume(l: Layout, name: string): VolumeInfo {
+  const v = listVolumes(l).find((x) => x.name === name);
+  if (!v) throw new MayflyError('INVALID_OPTION', `no such volume: ${name}`, { hint: 'mayfly volume ls' });
+  return v;
+}
+
+/** Creates it (empty) if it does not exist; volumes named at run time are created then anyway. */
+export function createVolume(l: Layout, name: string): VolumeInfo {
+  checkName(name);
+  mkdirSync(join(l.volumes, name, '_data'), { recursive: true, mode: 0o755 });
+  return inspectVolume(l, name);
+}
+
+/** The volumes that may go (none of them in use), or an error naming the users; for the sandbox to delete. */
+export function volumesToRemove(l: Layout, names: string[], force = false): string[] {
+  const users = usage(l);
+  for (const name of names) {
+    checkName(name);
+    inspectVolume(l, name);
+    const by = users.get(name);
+    if (by?.length && !force) throw new MayflyError('CONTAINER_STATE', `volume ${name} is in use by ${by.join(', ')}`, { hint: 'remove those containers first' });
+  }
+  return names.map((n) => join(l.volumes, n));
+}
+
+export function unusedVolumes(l: Layout): string[] {
+  return listVolumes(l)
+    .filter((v) => !v.usedBy.length)
+    .map((v) => v.name);
+}
