@@ -5,7 +5,7 @@ import { healthcheckFromImageConfig, Wait, waitUntilReady, type WaitStrategy, ty
 
 type ImageHealthcheck = NonNullable<NonNullable<ImageConfigFile['config']>['Healthcheck']>;
 
-/** The strategy asked for; else every published port listening inside, else the image's HEALTHCHECK, else none. */
+/** The strategy asked for; else the image's HEALTHCHECK (its author knows best), else every published port listening inside, else none. */
 export async function readinessWait(
   target: WaitTarget,
   /** the ports it publishes, as asked (a program that exited at once has published nothing, yet is not ready) */
@@ -15,6 +15,6 @@ export async function readinessWait(
   signal?: AbortSignal,
 ): Promise<void> {
   const healthcheck = healthcheckFromImageConfig(imageHealthcheck);
-  const strategy: WaitStrategy = o.wait ?? (ports.length ? Wait.forListeningPorts() : healthcheck ? Wait.forHealthcheck() : Wait.none());
+  const strategy: WaitStrategy = o.wait ?? (healthcheck ? Wait.forHealthcheck() : ports.length ? Wait.forListeningPorts() : Wait.none());
   await waitUntilReady(target, strategy, { timeoutMs: o.startupTimeout, healthcheck, exposedPorts: ports, ...(signal ? { signal } : {}) });
 }

@@ -57,12 +57,20 @@ export class Container {
   async start(opts: { attach?: boolean; onOutput?: OutputListener } = {}): Promise<void> {
     this.outputListener = opts.onOutput;
     this.lastExit = undefined;
-    const { ports, networks } = await this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
+    const request = this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
+    this.starting = request.then(
+      () => {},
+      () => {},
+    );
+    const { ports, networks } = await request;
     this.published = ports;
     this.attachments = networks;
     // a quick program's exit event can overtake the reply to start
     if (this.lastExit === undefined) this.state = 'running';
   }
+
+  /** settles when the latest start request does: a stop asked for meanwhile (Ctrl-C at once) waits for it */
+  private starting: Promise<void> = Promise.resolve();
 
   /** The host address of published ports. */
   get host(): string {
@@ -115,6 +123,7 @@ export class Container {
 
   /** Sends the stop signal (SIGTERM unless the spec says otherwise), then SIGKILL after `timeout` seconds. */
   async stop(opts: { signal?: string; timeout?: number } = {}): Promise<ExitStatus> {
+    await this.starting;
     if (this.state !== 'running' && this.state !== 'paused') return this.lastExit ?? { exitCode: 0, oomKilled: false };
     const exited = this.wait();
     await this.sandbox.request('stop', { id: this.id, ...opts });
@@ -122,6 +131,7 @@ export class Container {
   }
 
   async kill(signal = 'SIGKILL'): Promise<void> {
+    await this.starting;
     await this.sandbox.request('kill', { id: this.id, signal });
   }
 

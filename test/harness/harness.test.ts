@@ -72,6 +72,18 @@ describe('harness: one container', () => {
   });
 });
 
+describe('harness: one-shot containers', () => {
+  it('Wait.forOneShotStartup is ready when the command finishes with 0, and fails with its logs otherwise', async () => {
+    const ok = await container().withLayers(BUSYBOX).withCommand(['sh', '-c', 'echo migrating; sleep 0.2; echo done']).withWaitStrategy(Wait.forOneShotStartup()).start();
+    expect(await ok.output()).toBe('migrating\ndone\n');
+    await ok.remove();
+    const bad = await caught(container().withLayers(BUSYBOX).withCommand(['sh', '-c', 'echo migration 7 failed; exit 2']).withWaitStrategy(Wait.forOneShotStartup()).start());
+    expect(bad.code).toBe('CONTAINER_EXITED');
+    expect(bad.message).toContain('migration 7 failed');
+    expect(bad.details.exitCode).toBe(2);
+  });
+});
+
 describe('harness: environments', () => {
   it('starts services in dependency order on a private network, reachable by service name; down() removes all', async () => {
     const env = await environment()

@@ -8,6 +8,7 @@ import { HttpWaitStrategy, type HttpWaitOptions } from './http.js';
 import { ListeningPortsWaitStrategy } from './listening-ports.js';
 import { LogMessageWaitStrategy } from './log-message.js';
 import { NoWaitStrategy } from './none.js';
+import { OneShotWaitStrategy } from './one-shot.js';
 import { SuccessfulCommandWaitStrategy, type SuccessfulCommandOptions } from './successful-command.js';
 import type { Healthcheck, WaitStrategy } from './types.js';
 
@@ -28,6 +29,8 @@ export const Wait = {
   forAll: (strategies: WaitStrategy[]): WaitStrategy => new AllWaitStrategy(strategies),
   /** Any one strategy holding. */
   forAny: (strategies: WaitStrategy[]): WaitStrategy => new AnyWaitStrategy(strategies),
+  /** Ready when its command has finished with exit code 0 (a migration, a seed job). */
+  forOneShotStartup: (): WaitStrategy => new OneShotWaitStrategy(),
   /** Ready once its program runs. */
   none: (): WaitStrategy => new NoWaitStrategy(),
 } as const;

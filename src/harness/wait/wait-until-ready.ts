@@ -5,6 +5,7 @@
  * than after the timeout), and the caller's own signal.
  */
 import { isMayflyError, MayflyError } from '../../errors.js';
+import { OneShotWaitStrategy } from './one-shot.js';
 import { NoWaitStrategy } from './none.js';
 import type { Healthcheck, WaitContext, WaitStrategy, WaitTarget } from './types.js';
 import { checkPositiveMs, invalidArgument } from './validate.js';
@@ -73,8 +74,10 @@ export async function waitUntilReady(target: WaitTarget, strategy: WaitStrategy,
   options.signal?.addEventListener('abort', cancel, { once: true });
 
   let failure: { error: unknown } | undefined;
+  const oneShot = strategy instanceof OneShotWaitStrategy;
   try {
-    if (!hasExited(target)) await strategy.wait(ctx);
+    if (oneShot) await untilExited(target, stop.signal);
+    else if (!hasExited(target)) await strategy.wait(ctx);
   } catch (error) {
     failure = { error };
   } finally {
@@ -87,12 +90,29 @@ export async function waitUntilReady(target: WaitTarget, strategy: WaitStrategy,
 
   if (options.signal?.aborted && why === options.signal.reason) throw options.signal.reason;
   const facts = { target, waitedFor, waitedMs: Date.now() - since, seen };
+  if (oneShot && !failure && hasExited(target) && (await target.wait?.())?.exitCode === 0) return;
   // an exit explains whatever else failed (closed ports, refused execs), and undoes a success
   if (hasExited(target)) throw await exitedError(facts);
   if (!failure) return;
   if (why === TIMED_OUT) throw await timeoutError({ ...facts, timeoutMs });
   if (isMayflyError(failure.error, 'CONTAINER_UNHEALTHY')) throw await withLogs(failure.error, target);
   throw failure.error;
+}
+
+/** Resolves when the container has exited; rejects (with the reason) when `signal` aborts first. */
+function untilExited(target: WaitTarget, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = setInterval(() => {
+      if (hasExited(target)) done(resolve);
+    }, EXIT_CHECK_MS);
+    const onAbort = () => done(() => (hasExited(target) ? resolve() : reject(signal.reason)));
+    const done = (then: () => void) => {
+      clearInterval(check);
+      signal.removeEventListener('abort', onAbort);
+      then();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function hasExited(target: WaitTarget): boolean {

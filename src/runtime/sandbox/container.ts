@@ -13,13 +13,13 @@ import { MayflyError } from '../../errors.js';
 import type { ContainerCgroup } from '../cgroups/types.js';
 import { formatLogs, LogWriter } from '../logs.js';
 import { containerProcesses, processUsage, signalAll } from '../process-tree.js';
-import { SHIM_STDERR_FD, SHIM_STDIO, type JoinPlan, type ShimMessage, type StartPlan } from '../shim/plan.js';
+import type { JoinPlan, ShimMessage, StartPlan } from '../shim/plan.js';
 import { networkMemberships, type ContainerSpec } from '../spec.js';
 import { getXattr } from '../syscalls.js';
 import { releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../state.js';
 import type { ContainerStats, ExecRequest, ExecResult } from './protocol.js';
 import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
-import { execved, type Shim } from './shim-pool.js';
+import { execved, spawnShimProcess, type Shim } from './shim-pool.js';
 import { listeningPorts } from '../../network/listening-ports.js';
 import { getNetwork } from '../../network/network-store.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
@@ -269,7 +269,7 @@ export class SandboxContainer {
       throw e;
     });
     const { proc } = shim;
-    const outputs = { stdout: proc.stdout!, stderr: proc.stdio[SHIM_STDERR_FD] as Readable };
+    const outputs = { stdout: shim.stdout, stderr: shim.stderr };
     for (const stream of ['stdout', 'stderr'] as const) {
       outputs[stream].on('data', (d: Buffer) => {
         this.log.write(stream, d);
@@ -278,9 +278,8 @@ export class SandboxContainer {
     }
     const wrapper = collect(proc.stderr!);
     let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
-    const closed = new Promise<number>((resolve) => {
-      proc.once('close', (code, signal) => resolve(exitCodeOf(code, signal, wrapper())));
-    });
+    // the exit counts once the last output is in the log
+    const closed = shim.done.then(([code, signal]) => exitCodeOf(code, signal, wrapper()));
     // Either the shim announces its execve (then we watch it happen), or it reports a failure and exits.
     const outcome = new Promise<void>((resolve) => {
       proc.on('message', (m: ShimMessage) => {
@@ -430,16 +429,17 @@ export class SandboxContainer {
       cgroupProcs: this.cgroup?.procsFiles ?? [],
     };
     const [file, ...args] = ['nsenter', `--target=${pid}`, '--pid', '--', ...this.svc.shimCommand.slice(this.svc.shimCommand.indexOf('--') + 1)];
-    const proc = spawn(file!, args, { stdio: [...SHIM_STDIO] });
-    const stdout = collect(proc.stdout!);
-    const stderr = collect(proc.stdio[SHIM_STDERR_FD] as Readable);
+    const shim = spawnShimProcess(file!, args);
+    const { proc } = shim;
+    const stdout = collect(shim.stdout);
+    const stderr = collect(shim.stderr);
     const wrapper = collect(proc.stderr!);
     let failure: Extract<ShimMessage, { type: 'failed' }> | undefined;
     proc.on('message', (m: ShimMessage) => {
       if (m.type === 'ready') proc.send(plan);
       else if (m.type === 'failed') failure = m;
     });
-    const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+    const closed = shim.done;
     const [rawCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       proc.once('error', reject);
       proc.once('exit', (c, s) => resolve([c, s]));
@@ -447,7 +447,7 @@ export class SandboxContainer {
     // the command is done when it exits, even if something it started in the background still
     // holds its output open: take what has arrived shortly after, then let go of the pipes
     await Promise.race([closed, new Promise((r) => setTimeout(r, EXEC_OUTPUT_GRACE_MS))]);
-    for (const stream of proc.stdio) stream?.destroy();
+    for (const stream of [...proc.stdio, shim.stdout, shim.stderr]) stream?.destroy();
     const code = exitCodeOf(rawCode, signal, wrapper());
     if (failure && failure.exitCode !== 126 && failure.exitCode !== 127) {
       throw new MayflyError('EXEC_FAILED', `exec in ${this.name} failed at "${failure.step}": ${failure.message}`, { details: { ...failure, wrapper: wrapper() } });

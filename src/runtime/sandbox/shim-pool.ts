@@ -4,10 +4,41 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { outputPipe } from '../pipes.js';
 import { childPid } from '../process-tree.js';
-import { SHIM_CHANNEL_FD, SHIM_STDIO, type ShimMessage } from '../shim/plan.js';
+import { SHIM_CHANNEL_FD, type ShimMessage } from '../shim/plan.js';
 
-export interface Shim {
+export interface ShimProcess {
+  proc: ChildProcess;
+  /** the container's stdout and stderr (fds 1 and 4 of the shim: real pipes, not sockets) */
+  stdout: Readable;
+  stderr: Readable;
+  /** resolves once the process has exited and both outputs are drained */
+  done: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/**
+ * Spawns a shim (or its nsenter wrapper) with the descriptor layout of SHIM_STDIO: fd 2 for the
+ * wrapper's own diagnostics, fd 3 the IPC channel, and pipes at 1 and 4 for the container.
+ */
+export function spawnShimProcess(file: string, args: string[]): ShimProcess {
+  const out = outputPipe();
+  const err = outputPipe();
+  let proc: ChildProcess;
+  try {
+    proc = spawn(file, args, { stdio: ['ignore', out.writeFd, 'pipe', 'ipc', err.writeFd] });
+  } finally {
+    out.handedOver();
+    err.handedOver();
+  }
+  const ended = (s: Readable) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('close', (code, sig) => r([code, sig])));
+  const done = Promise.all([exited, ended(out.readable), ended(err.readable)]).then(([e]) => e);
+  return { proc, stdout: out.readable, stderr: err.readable, done };
+}
+
+export interface Shim extends ShimProcess {
   /** the util-linux `unshare` that created the namespaces and waits for the shim */
   proc: ChildProcess;
   /** the shim's pid (the container's PID 1 once it execs), as this sandbox numbers it */
@@ -37,7 +68,8 @@ export async function execved(shim: Shim): Promise<boolean> {
 
 export function spawnShim(command: string[]): Promise<Shim> {
   const [file, ...args] = command;
-  const proc = spawn(file!, args, { stdio: [...SHIM_STDIO] });
+  const shim = spawnShimProcess(file!, args);
+  const { proc } = shim;
   return new Promise((resolve, reject) => {
     let stderr = '';
     const onErr = (d: Buffer) => (stderr += d.toString());
@@ -52,7 +84,7 @@ export function spawnShim(command: string[]): Promise<Shim> {
       proc.stderr!.off('data', onErr);
       const pid = childPid(proc.pid!);
       if (!pid) return fail('shim process not found');
-      resolve({ proc, pid, channelFd: `/proc/${pid}/fd/${SHIM_CHANNEL_FD}`, channel: m.channel });
+      resolve({ ...shim, pid, channelFd: `/proc/${pid}/fd/${SHIM_CHANNEL_FD}`, channel: m.channel });
     });
   });
 }

@@ -60,11 +60,10 @@ export type ShimMessage =
   | { type: 'failed'; step: string; message: string; exitCode: number; errno?: string };
 
 /**
- * How a shim's descriptors are laid out by the sandbox: the wrapper (unshare, nsenter) keeps fd 2
- * for its own diagnostics, so that they never mix with the container's stderr, which comes in on
- * fd 4 and is moved to 2 just before execve.
+ * How a shim's descriptors are laid out by the sandbox (spawnShimProcess): the wrapper (unshare,
+ * nsenter) keeps fd 2 for its own diagnostics, so that they never mix with the container's stderr,
+ * which comes in on fd 4 and is moved to 2 just before execve; fd 1 and 4 are real pipes.
  */
-export const SHIM_STDIO = ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'] as const;
 export const SHIM_CHANNEL_FD = 3;
 export const SHIM_STDERR_FD = 4;
 

@@ -1,0 +1,29 @@
+/**
+ * Real pipes for container output. Node's 'pipe' stdio is a socketpair, and a program that opens
+ * /dev/stdout (nginx's access log, `echo x > /dev/stderr`) gets ENXIO when fd 1 is a socket: so
+ * the shim's fd 1 and 4 are the write ends of pipe(2)s, and the sandbox reads the other ends.
+ */
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+const O_CLOEXEC = 0o2000000;
+
+export interface OutputPipe {
+  /** give this to the child (spawn's stdio), then call `handedOver()` */
+  writeFd: number;
+  /** the sandbox's end */
+  readable: Socket;
+  /** closes our copy of the write end: the reader sees EOF once the child's copies are gone */
+  handedOver(): void;
+}
+
+export function outputPipe(): OutputPipe {
+  const fds = new Int32Array(2);
+  if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error(`pipe2 failed: errno ${koffi.errno()}`);
+  const [readFd, writeFd] = [fds[0]!, fds[1]!];
+  const readable = new Socket({ fd: readFd, readable: true, writable: false });
+  return { writeFd, readable, handedOver: () => closeSync(writeFd) };
+}
