@@ -18,6 +18,7 @@ import {
 } from './image-store-commands.js';
 import { networkCommand } from './network-commands.js';
 import { volumeCommand } from './volume-commands.js';
+import { composeCommand } from './compose-command.js';
 import { execCommand, lifecycleCommand, logsCommand, portCommand, psCommand, statsCommand } from './detached-commands.js';
 import { runCommand } from './run-command.js';
 
@@ -47,6 +48,7 @@ Commands:
   save      write images to an OCI archive: mayfly save -o FILE IMAGE...
   load      load images from an OCI archive: mayfly load -i FILE
   stats     CPU, memory and process counts of containers started with -d
+  compose   a compose file's services: up [-d], down [-v], ps, logs [-f], config
   network   user-defined networks: create, ls, inspect, rm, prune
   volume    named volumes: create, ls, inspect, rm, prune
   doctor    report what this machine offers a rootless runtime, and what to install
@@ -95,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
       return networkCommand(rest);
     case 'volume':
       return volumeCommand(rest);
+    case 'compose':
+      return composeCommand(rest);
     case 'stats':
       return statsCommand(rest);
     case 'ps':

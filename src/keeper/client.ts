@@ -23,15 +23,23 @@ export class KeeperConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly exits = new Map<string, (code: number) => void>();
+  /** exits reported before anyone listened (a one-shot container can exit before its ensure is answered) */
+  readonly exitedEarly = new Map<string, number>();
+  private holds = 0;
 
   constructor(private readonly socket: Socket) {
     socket.unref(); // a kept container never holds a test process open
     createInterface({ input: socket }).on('line', (line) => {
       const m = JSON.parse(line) as KeeperMessage;
-      if ('event' in m) return this.exits.get(m.container)?.(m.exitCode);
+      if ('event' in m) {
+        const listener = this.exits.get(m.container);
+        if (listener) listener(m.exitCode);
+        else this.exitedEarly.set(m.container, m.exitCode);
+        return;
+      }
       const p = this.pending.get(m.re);
       this.pending.delete(m.re);
-      if (!this.pending.size) this.socket.unref();
+      this.updateRef();
       if (m.ok) p?.resolve(m.value);
       else p?.reject(MayflyError.fromJSON(m.error));
     });
@@ -46,9 +54,26 @@ export class KeeperConnection {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.socket.ref(); // an answer is awaited: keep the process alive for it
+      this.updateRef();
       this.socket.write(`${JSON.stringify({ ...req, id })}\n`);
     });
+  }
+
+  /** Keeps the process alive until `done` settles (someone awaits an answer or an event). */
+  async hold<T>(done: Promise<T>): Promise<T> {
+    this.holds++;
+    this.updateRef();
+    try {
+      return await done;
+    } finally {
+      this.holds--;
+      this.updateRef();
+    }
+  }
+
+  private updateRef(): void {
+    if (this.pending.size || this.holds) this.socket.ref();
+    else this.socket.unref();
   }
 }
 
@@ -92,6 +117,12 @@ export class KeptHandle {
     private info: KeptContainer,
   ) {
     this.status = info.status;
+    const early = k.exitedEarly.get(info.id) ?? (info.status === 'exited' ? info.exitCode : undefined);
+    k.exitedEarly.delete(info.id);
+    if (early !== undefined) {
+      this.status = 'exited';
+      this.exit = { exitCode: early, oomKilled: false };
+    }
     k.exits.set(info.id, (exitCode) => {
       this.status = 'exited';
       this.exit = { exitCode, oomKilled: false };
@@ -168,7 +199,7 @@ export class KeptHandle {
   }
   wait(): Promise<ExitStatus> {
     if (this.exit) return Promise.resolve(this.exit);
-    return new Promise((r) => this.exitWaiters.push(r));
+    return this.k.hold(new Promise((r) => this.exitWaiters.push(r)));
   }
   async remove(): Promise<void> {
     await this.k.request({ op: 'remove', container: this.id });

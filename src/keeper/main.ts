@@ -44,8 +44,9 @@ function describe(c: Container, created: boolean): KeptContainer {
     stagingDir: join(runtime.info.runDir, 'staging'),
     detached: c.spec.labels[DETACHED] === 'true',
     command: c.spec.command,
+    labels: c.spec.labels,
     ...(c.spec.labels['mayfly.image'] ? { image: c.spec.labels['mayfly.image'] } : {}),
-    ...(c.status === 'exited' ? { exitCode: exitCodes.get(c.id) ?? 0 } : {}),
+    ...(c.exitStatus && c.status === 'exited' ? { exitCode: c.exitStatus.exitCode } : {}),
   };
 }
 
@@ -61,12 +62,9 @@ function get(ref: string): Container {
   });
 }
 
-const exitCodes = new Map<string, number>();
-
 function watchExit(c: Container): void {
   void c.wait().then(
     (s) => {
-      exitCodes.set(c.id, s.exitCode);
       broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode });
       touch();
     },

@@ -23,6 +23,7 @@ export interface KeptContainer {
   /** started by `mayfly run -d`: kept until removed, not only while in use */
   detached: boolean;
   command: string[];
+  labels: Record<string, string>;
   image?: string;
   exitCode?: number;
 }

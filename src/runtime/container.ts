@@ -44,6 +44,11 @@ export class Container {
     readonly dir: string,
   ) {}
 
+  /** how it last ended, once it has */
+  get exitStatus(): ExitStatus | undefined {
+    return this.lastExit;
+  }
+
   get status(): 'created' | 'running' | 'paused' | 'exited' | 'removed' {
     return this.state;
   }
