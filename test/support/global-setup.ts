@@ -1,12 +1,15 @@
 /**
  * Once per test run: a private MAYFLY_HOME and the test root filesystems, handed to every worker
- * through the environment (also inherited by the owner processes some tests spawn).
+ * through the environment (also inherited by the owner processes some tests spawn); and a registry
+ * with Docker Hub mirrored to it, where the presets' images are published for the test files that
+ * ask for them (test/support/preset-images.ts).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { unpackDebianBase } from './debian-base.js';
+import { startRegistry } from './registry.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
@@ -15,7 +18,13 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env.MAYFLY_TEST_BUSYBOX = makeBusyboxRootfs(join(base, 'busybox'));
   process.env.MAYFLY_TEST_TMP_BASE = base;
   process.env.MAYFLY_TEST_DEBIAN = await unpackDebianBase(process.env.MAYFLY_TEST_BUSYBOX, base);
+  // Docker Hub is out of reach: `nginx`, `postgres`, `redis` are pulled from this run's registry
+  const registry = await startRegistry('plain');
+  process.env.MAYFLY_TEST_REGISTRY = registry.host;
+  process.env.MAYFLY_REGISTRY_MIRRORS = `docker.io=${registry.host}`;
+  process.env.MAYFLY_INSECURE_REGISTRIES = registry.host; // loopback is plain HTTP anyway; said for tools that ask
   return async () => {
+    await registry.stop();
     // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
     const containers = join(process.env.MAYFLY_HOME, 'containers');
     const list = () => {
