@@ -4,6 +4,7 @@
  * in `mayfly/vitest` and `mayfly/jest-environment`.
  */
 export * from './harness/index.js';
+export * as presets from './presets/index.js';
 export { MayflyError, isMayflyError, type MayflyErrorCode } from './errors.js';
 export { mayflyHome } from './paths.js';
 export { Runtime, Container, type ContainerOptions, type ExitStatus, type PullOptions, type RuntimeOptions } from './runtime/runtime.js';

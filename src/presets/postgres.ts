@@ -1,0 +1,123 @@
+/**
+ * `presets.postgres()`: a PostgreSQL server from the official `postgres` image, its data on tmpfs
+ * and durability off (a test database never needs to survive a crash), ready once it answers a
+ * query over TCP with the configured password — the server that runs after the image's first-start
+ * initialisation, not the temporary one `pg_isready` would already accept.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { HarnessOptions } from '../harness/options.js';
+import { startContainer, type StartOptions } from '../harness/start.js';
+import type { StartedContainer } from '../harness/started-container.js';
+import { Wait } from '../harness/wait/index.js';
+import { imageOptions, imageReference, parsePresetOptions } from './preset-options.js';
+import { existingDirectory } from './preset-paths.js';
+import { StartedService } from './started-service.js';
+
+export const POSTGRES_IMAGE = 'postgres';
+export const POSTGRES_DEFAULT_TAG = '17';
+const PORT = 5432;
+/** upstream's PGDATA up to 17; 18 moved it, and refuses a mount at this path only when PGDATA is elsewhere */
+const PGDATA = '/var/lib/postgresql/data';
+
+/** Settings that trade durability for speed: right for a throwaway database (Testcontainers sets the first). */
+const FAST: Record<string, string> = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+
+const identifier = z
+  .string()
+  .min(1)
+  .refine((s) => Buffer.byteLength(s) <= 63, { message: 'PostgreSQL names are at most 63 bytes' })
+  .refine((s) => !s.includes('\0'), { message: 'no NUL characters' });
+const settingName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, { message: 'expected a server setting name like "max_connections"' });
+
+export const postgresOptionsSchema = z.strictObject({
+  ...imageOptions,
+  /** the superuser (POSTGRES_USER); default `test` */
+  user: identifier.default('test'),
+  /** its password (POSTGRES_PASSWORD); default `test` */
+  password: z.string().min(1, { message: 'the image refuses to initialise without a password' }).default('test'),
+  /** the database created at start (POSTGRES_DB); default `test` */
+  database: identifier.default('test'),
+  /** server settings, each passed as `-c name=value`; they override the fast defaults (fsync=off, ...) */
+  config: z.record(settingName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /** a host directory of *.sql, *.sql.gz, *.sh run once at start, in name order (the image's /docker-entrypoint-initdb.d) */
+  initScripts: existingDirectory.optional(),
+});
+
+export type PostgresOptions = z.input<typeof postgresOptionsSchema>;
+type Resolved = z.output<typeof postgresOptionsSchema>;
+
+export class StartedPostgres extends StartedService {
+  /** @internal */
+  constructor(
+    started: StartedContainer,
+    readonly user: string,
+    readonly password: string,
+    readonly database: string,
+  ) {
+    super(started);
+  }
+
+  /** The host port PostgreSQL listens on. */
+  get mappedPort(): number {
+    return this.port(PORT);
+  }
+
+  /** `postgres://user:password@127.0.0.1:PORT/database`, for `pg`, `postgres.js`, Prisma, psql … */
+  connectionString(): string {
+    return `postgres://${encodeURIComponent(this.user)}:${encodeURIComponent(this.password)}@${this.address(PORT)}/${encodeURIComponent(this.database)}`;
+  }
+}
+
+/** The container the preset asks the harness for (exported for tests and for `environment()` services). */
+export function postgresContainerOptions(input: PostgresOptions = {}): HarnessOptions {
+  return containerOptions(parsePresetOptions('postgres', postgresOptionsSchema, input));
+}
+
+function containerOptions(o: Resolved): HarnessOptions {
+  const settings = { ...FAST, ...o.config };
+  return {
+    image: imageReference('postgres', POSTGRES_IMAGE, POSTGRES_DEFAULT_TAG, o),
+    env: { POSTGRES_USER: o.user, POSTGRES_PASSWORD: o.password, POSTGRES_DB: o.database, PGDATA },
+    command: ['postgres', ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${settingValue(v)}`])],
+    exposedPorts: [PORT],
+    tmpfs: { [PGDATA]: 'mode=0700' },
+    ...(o.initScripts ? { copies: initScriptCopies(o.initScripts) } : {}),
+    // over TCP with the password: only the final server listens there (the first-start one uses
+    // the socket alone). The settings come from the container's environment, which exec inherits:
+    // no password in the argv, so none in a start-up failure's message either
+    wait: Wait.forSuccessfulCommand(['sh', '-c', `PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h 127.0.0.1 -p ${PORT} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -X -q -c 'select 1'`]),
+    ...(o.startupTimeout ? { startupTimeout: o.startupTimeout } : {}),
+  };
+}
+
+/**
+ * The folder's files as the image's /docker-entrypoint-initdb.d, one by one: the postgres user runs
+ * them, so each is made readable (and a *.sh executable one stays executable, which decides
+ * between running and sourcing it), whatever its mode on the host. Sub-folders are not read, as
+ * the image does not read them.
+ */
+function initScriptCopies(dir: string): { content: Buffer; target: string; mode: number }[] {
+  return readdirSync(dir)
+    .filter((name) => statSync(join(dir, name)).isFile())
+    .map((name) => ({
+      content: readFileSync(join(dir, name)),
+      target: `/docker-entrypoint-initdb.d/${name}`,
+      mode: statSync(join(dir, name)).mode & 0o111 ? 0o755 : 0o644,
+    }));
+}
+
+function settingValue(v: string | number | boolean): string {
+  return typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
+}
+
+/**
+ * A running PostgreSQL, ready for queries: `await using pg = await presets.postgres()`, then
+ * `new pg.Client(pg.connectionString())`.
+ */
+export async function postgres(options: PostgresOptions = {}, start: StartOptions = {}): Promise<StartedPostgres> {
+  const o = parsePresetOptions('postgres', postgresOptionsSchema, options);
+  const started = await startContainer(containerOptions(o), start);
+  return new StartedPostgres(started, o.user, o.password, o.database);
+}

@@ -1,0 +1,64 @@
+import { connect } from 'node:net';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { presets } from '../../src/index.js';
+import { usePresetImages } from '../support/preset-images.js';
+import { caught } from '../support/runtime.js';
+
+// `redis:7` (the preset's default tag) by its upstream name, pulled through this run's docker.io
+// mirror, where test/support/preset-images.ts published a look-alike of Debian's redis 7.
+usePresetImages();
+
+/** One command over a plain connection; the first reply. */
+function rawCommand(host: string, port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, host, () => s.write(`${command}\r\n`));
+    s.setTimeout(5000, () => s.destroy(new Error('no reply within 5 s')));
+    s.once('data', (d) => {
+      resolve(d.toString());
+      s.end();
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('presets.redis', () => {
+  it('answers ioredis at connectionString() as soon as it returns; nothing persisted, /data on tmpfs', async () => {
+    await using r = await presets.redis();
+    expect(r.connectionString()).toBe(`redis://127.0.0.1:${r.mappedPort}`);
+    const client = new Redis(r.connectionString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await client.connect();
+      expect(await client.ping()).toBe('PONG');
+      await client.set('greeting', 'hello from mayfly');
+      expect(await client.get('greeting')).toBe('hello from mayfly');
+      expect(await client.config('GET', 'save')).toEqual(['save', '']);
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    } finally {
+      client.disconnect();
+    }
+    expect((await r.exec(['stat', '-f', '-c', '%T', '/data'])).stdout.trim()).toBe('tmpfs');
+  }, 180_000);
+
+  it('with a password: clients without it are refused, connectionString() carries it; extra server arguments', async () => {
+    await using r = await presets.redis({ password: 's3cret/:@', args: ['--maxmemory', '32mb'] });
+    expect(r.connectionString()).toBe(`redis://:${encodeURIComponent('s3cret/:@')}@127.0.0.1:${r.mappedPort}`);
+    // without the password, in redis's own protocol (a client library would fail at its handshake)
+    expect(await rawCommand(r.host, r.mappedPort, 'GET x')).toMatch(/^-NOAUTH/);
+    const client = new Redis(r.connectionString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await client.connect();
+      expect(await client.config('GET', 'maxmemory')).toEqual(['maxmemory', String(32 * 1024 * 1024)]);
+    } finally {
+      client.disconnect();
+    }
+  }, 180_000);
+
+  it('refuses wrong options before anything starts', async () => {
+    const e = await caught(presets.redis({ image: 'redis:7', tag: '6' }));
+    expect(e.code).toBe('INVALID_OPTION');
+    expect(e.message).toContain('already names a tag');
+    const typo = await caught(presets.redis({ passwrd: 'x' } as never));
+    expect(typo.message).toMatch(/presets\.redis options[\s\S]*passwrd/);
+  });
+});
