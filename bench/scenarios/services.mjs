@@ -1,0 +1,121 @@
+// Scenarios 2 and 3: a service from start to ready on a random host port, and its teardown.
+//   2. static site (the nginx preset image): start → first HTTP 200
+//   3. postgres (the postgres preset image, data on tmpfs): start → first successful `SELECT 1`
+// Each system in the way its users write it: mayfly's Runtime API; `podman run -d -p` (host port
+// picked by the bench, as a script would) and `podman rm -f`; Testcontainers' GenericContainer
+// with a wait strategy, and stop().
+import getPort from 'get-port';
+import { podman } from '../peers/podman.mjs';
+import { iterate, now, PG_PASSWORD, waitHttp, waitQuery } from './ready.mjs';
+
+const GAP_MS = 150;
+const PGDATA = '/var/lib/postgresql/data';
+
+const SERVICES = {
+  nginx: {
+    port: 80,
+    mayfly: (image) => ({ image, ports: [{ containerPort: 80 }] }),
+    podmanArgs: [],
+    ready: (port) => waitHttp(`http://127.0.0.1:${port}/`),
+  },
+  postgres: {
+    port: 5432,
+    mayfly: (image) => ({ image, ports: [{ containerPort: 5432 }], env: { POSTGRES_PASSWORD: PG_PASSWORD }, tmpfs: [{ path: PGDATA }] }),
+    podmanArgs: ['-e', `POSTGRES_PASSWORD=${PG_PASSWORD}`, '--tmpfs', PGDATA],
+    ready: waitQuery,
+  },
+};
+
+/** Times start → ready and teardown for every system; rows for the start table and the teardown table. */
+export async function serviceRows(ctx, kind, n) {
+  const svc = SERVICES[kind];
+  const image = ctx.images[kind];
+  const start = [];
+  const teardown = [];
+
+  const m = await iterate(n, 1, GAP_MS, async () => {
+    const t0 = now();
+    const c = await ctx.rt.run({ ...svc.mayfly(image), pull: 'never' });
+    await svc.ready(c.port(svc.port));
+    const t1 = now();
+    await c.remove({ force: true });
+    return { ready: t1 - t0, down: now() - t1 };
+  });
+  start.push({ system: 'mayfly', label: 'mayfly API: run() → ready', values: m.ready, main: true, short: 'mayfly' });
+  teardown.push({ system: 'mayfly', label: `mayfly: container.remove({ force: true }) (${kind})`, values: m.down, main: kind === 'nginx', short: 'mayfly', chart: kind === 'nginx' });
+
+  if (ctx.podman) {
+    const p = await iterate(n, 1, GAP_MS, async () => {
+      const hostPort = await getPort({ host: '127.0.0.1' });
+      const t0 = now();
+      const id = await podman(['run', '-d', '-p', `127.0.0.1:${hostPort}:${svc.port}`, ...svc.podmanArgs, image], ctx.podman.env);
+      await svc.ready(hostPort);
+      const t1 = now();
+      await podman(['rm', '-f', id], ctx.podman.env);
+      return { ready: t1 - t0, down: now() - t1 };
+    });
+    start.push({ system: 'podman', label: 'podman run -d -p 127.0.0.1:PORT:… → ready', values: p.ready, short: 'podman' });
+    teardown.push({ system: 'podman', label: `podman rm -f (${kind})`, values: p.down, short: 'podman', chart: kind === 'nginx' });
+  }
+
+  if (ctx.podmanRootless && kind === 'nginx') {
+    const p = await iterate(n, 1, GAP_MS, async () => {
+      const hostPort = await getPort({ host: '127.0.0.1' });
+      const t0 = now();
+      const id = await ctx.podmanRootless.run(['run', '-d', '-p', `127.0.0.1:${hostPort}:${svc.port}`, ...svc.podmanArgs, image]);
+      await svc.ready(hostPort);
+      const t1 = now();
+      await ctx.podmanRootless.run(['rm', '-f', id]);
+      return { ready: t1 - t0, down: now() - t1 };
+    });
+    start.push({ system: 'podman', label: 'podman rootless (slirp4netns, rootlessport): run -d -p 127.0.0.1:PORT:… → ready', values: p.ready, short: 'podman rootless' });
+    teardown.push({ system: 'podman', label: `podman rootless: rm -f (${kind})`, values: p.down, short: 'podman rootless', chart: false });
+  }
+
+  if (ctx.tc) {
+    const { GenericContainer, Wait } = ctx.tc.module;
+    const variants =
+      kind === 'nginx'
+        ? [
+            ['Wait.forHttp("/", 80) with its defaults (1 s probe timeout and retry interval)', () => Wait.forHttp('/', 80), false],
+            ['Wait.forHttp("/", 80).withReadTimeout(20) (probes every 20 ms)', () => Wait.forHttp('/', 80).withReadTimeout(20), true],
+          ]
+        : [['Wait.forLogMessage(/ready to accept connections/, 2) (what its PostgreSQL module waited for), then the query', () => Wait.forLogMessage(/database system is ready to accept connections/, 2), true]];
+    for (const [label, wait, ref] of variants) {
+      const t = await iterate(n, 1, GAP_MS, async () => {
+        const t0 = now();
+        let g = new GenericContainer(image).withExposedPorts(svc.port).withWaitStrategy(wait());
+        if (kind === 'postgres') g = g.withEnvironment({ POSTGRES_PASSWORD: PG_PASSWORD }).withTmpFs({ [PGDATA]: 'rw' });
+        const c = await g.start();
+        // the wait strategy said ready; the time counts until the first successful use, as for the others
+        await svc.ready(c.getMappedPort(svc.port));
+        const t1 = now();
+        await c.stop();
+        return { ready: t1 - t0, down: now() - t1 };
+      });
+      start.push({ system: 'testcontainers', label: `Testcontainers: start() with ${label} → ready`, values: t.ready, peer: ref, short: ref ? 'Testcontainers' : 'Testcontainers, default wait' });
+      if (ref) teardown.push({ system: 'testcontainers', label: `Testcontainers: container.stop() (${kind})`, values: t.down, short: 'Testcontainers', chart: kind === 'nginx' });
+    }
+  }
+  return { start, teardown };
+}
+
+function targets3x(s) {
+  const mayfly = s.find((r) => r.main);
+  const tc = s.find((r) => r.peer);
+  if (!tc || !mayfly) return [];
+  const x = tc.median / mayfly.median;
+  return [{ goal: '≥ 3× faster to ready than Testcontainers-over-podman', value: x, text: `${x.toFixed(1)}× faster`, met: x >= 3 }];
+}
+
+export async function staticSite(ctx, teardownRows) {
+  const { start, teardown } = await serviceRows(ctx, 'nginx', ctx.iterations(15));
+  teardownRows.push(...teardown);
+  return { id: 2, shortTitle: 'static site: start → first HTTP 200', title: 'Static site (nginx): start to first HTTP 200 on a random host port', unit: 'ms', rows: start, targets: targets3x };
+}
+
+export async function postgres(ctx, teardownRows) {
+  const { start, teardown } = await serviceRows(ctx, 'postgres', ctx.iterations(8));
+  teardownRows.push(...teardown);
+  return { id: 3, shortTitle: 'postgres on tmpfs: start → first query', title: 'PostgreSQL (data on tmpfs): start to first successful query', unit: 'ms', rows: start, targets: targets3x };
+}
