@@ -133,8 +133,8 @@ export function followLogs(path: string, onEntry: (e: LogEntry) => void, signal:
       busy = false;
     }
   };
+  // a follower keeps the process alive until it is aborted: someone is waiting for these lines
   const timer = setInterval(() => void tick(), FOLLOW_INTERVAL_MS);
-  timer.unref();
   void tick();
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
 }

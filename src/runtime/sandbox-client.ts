@@ -188,9 +188,15 @@ export class SandboxClient extends EventEmitter<Events> {
   }
 
   /** Keep the owner's event loop alive only while it waits for an answer or listens for output. */
+  /**
+   * The sandbox keeps this process alive only while an answer or an exit is awaited: a test
+   * process (or a script) ends when its work is done, and its containers end with it. Output
+   * listeners do not count (the Runtime always has one), and the sandbox's stderr is diagnostics.
+   */
   private updateRef(): void {
-    const busy = this.pending.size > 0 || this.listenerCount('output') > 0 || this.waiters > 0;
+    const busy = this.pending.size > 0 || this.waiters > 0;
     const channel = (this.child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
+    (this.child.stderr as { unref?: () => void } | null)?.unref?.();
     if (busy) {
       this.child.ref();
       channel?.ref();

@@ -1,0 +1,12 @@
+/** @mayfly redis */
+const { connect } = require('./connect');
+
+const { client, catalog } = connect();
+afterAll(() => client.quit());
+
+// The other files write to Redis at the same time, in other workers: this file's Redis is its own.
+test('a test file starts with an empty Redis of its own', async () => {
+  expect(await client.dbsize()).toBe(0);
+  await catalog.recordView(1);
+  expect(await client.keys('*')).toEqual(['views:1']);
+});

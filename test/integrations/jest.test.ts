@@ -1,0 +1,124 @@
+/**
+ * mayfly/jest-environment for real: examples/jest run by a nested Jest with 4 workers, each test
+ * file with a Redis of its own started by the environment, an nginx shared through the preset's
+ * globalSetup; it must pass and leave nothing running (run-watch.ts says precisely what that
+ * means). Then a worker killed with SIGKILL mid-test, and the mistakes a config can hold.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedRuntime } from '../../src/harness/session.js';
+import { usePresetImages } from '../support/preset-images.js';
+import { until } from '../support/runtime.js';
+import { installProject, nestedEnv, runNode, type RunResult } from './support/project.js';
+import { nothingLeft, RunWatch } from './support/run-watch.js';
+
+usePresetImages();
+
+let example: string;
+let crash: string;
+
+beforeAll(async () => {
+  // the example names upstream images; docker.io is mirrored to this run's registry. Pulled here so
+  // that the nested run times its tests, not a pull
+  const rt = await sharedRuntime();
+  await Promise.all([rt.pull('nginx:1'), rt.pull('redis:7')]);
+  example = installProject('examples/jest');
+  crash = installProject('test/integrations/fixtures/jest-crash');
+}, 300_000);
+
+interface JestReport {
+  numTotalTests: number;
+  numPassedTests: number;
+  testResults: { name: string; status: string; message: string }[];
+}
+
+interface JestRun {
+  result: RunResult;
+  /** Jest's --json report (none when Jest stopped before running tests, e.g. a failed globalSetup) */
+  report: JestReport | undefined;
+  watch: RunWatch;
+}
+
+/**
+ * Starts Jest in `root` with `args`, watched. A fresh cache each time: Jest never decides to run in
+ * band from timings it remembers. `during` runs while Jest does.
+ */
+async function runJest(root: string, args: string[], opts: { env?: Record<string, string>; during?: () => Promise<void> } = {}): Promise<JestRun> {
+  const watch = new RunWatch().start();
+  const reportFile = join(root, `report-${watch.mark}.json`);
+  const cacheDirectory = mkdtempSync(join(root, 'jest-cache-'));
+  const run = runNode(
+    root,
+    [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--json', '--outputFile', reportFile, '--cacheDirectory', cacheDirectory, ...args],
+    nestedEnv({ ...watch.env, ...opts.env }),
+  );
+  await opts.during?.();
+  const result = await run.done;
+  watch.stop();
+  const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as JestReport) : undefined;
+  return { result, report, watch };
+}
+
+const NOTHING = { processes: [], ports: [], containers: [] };
+
+describe('examples/jest in a nested Jest run', () => {
+  it('passes with 4 workers, a Redis per test file and a shared nginx, and leaves nothing running', async () => {
+    const { result, report, watch } = await runJest(example, ['--maxWorkers', '4']);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toContain('failed to exit gracefully'); // no leaked handles (jest --detectLeaks' complaint)
+    expect(report!.testResults.map((f) => f.name.replace(`${example}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
+    expect(report!.numPassedTests).toBe(8);
+    // the main process's sandbox (nginx) and the workers' (a Redis each): each listened on a host port
+    expect(watch.sandboxes.size).toBeGreaterThanOrEqual(3);
+    expect(watch.ports.size).toBeGreaterThanOrEqual(3);
+    expect(await nothingLeft(watch)).toEqual(NOTHING);
+  }, 300_000);
+});
+
+describe('a nested Jest run that ends badly leaves nothing running', () => {
+  it('a worker killed with SIGKILL mid-test: its file fails, the others pass, its container is gone with it', async () => {
+    const started = join(crash, `started-${Date.now()}.json`);
+    let seen: { port: number; worker: number } | undefined;
+    const run = await runJest(crash, ['--maxWorkers', '2'], {
+      env: { CRASH_REPORT: started },
+      during: async () => {
+        await until(() => existsSync(started), 120_000, 'the test to start its container');
+        seen = JSON.parse(readFileSync(started, 'utf8')) as { port: number; worker: number };
+        writeFileSync(`${started}.go`, '');
+      },
+    });
+    expect(seen, run.result.output).toBeDefined();
+    expect(run.result.code, run.result.output).not.toBe(0);
+    expect(run.report!.testResults.map((f) => [f.name.replace(`${crash}/`, ''), f.status]).sort()).toEqual([
+      ['test/crash.test.js', 'failed'],
+      ['test/other.test.js', 'passed'],
+    ]);
+    expect(run.result.output).toMatch(/terminated|SIGKILL/);
+    expect(await nothingLeft(run.watch)).toEqual(NOTHING);
+  }, 300_000);
+});
+
+describe('mistakes fail before anything starts, saying what to fix', () => {
+  it('a docblock naming a service the config does not define', async () => {
+    const typo = join(example, 'test/typo.test.js');
+    writeFileSync(typo, "/** @mayfly redis, cache */\ntest('never runs', () => {});\n");
+    const { result, report } = await runJest(example, ['--runTestsByPath', 'test/typo.test.js']).finally(() => rmSync(typo));
+    expect(result.code).not.toBe(0);
+    const message = report!.testResults[0]!.message;
+    expect(message).toContain('test/typo.test.js: @mayfly names cache, which testEnvironmentOptions.mayfly.services does not define');
+    expect(message).toContain('defined: redis');
+  }, 300_000);
+
+  it('a service definition with a wrong field: each one named by its whole path', async () => {
+    const config = join(example, 'jest.bad.config.js');
+    writeFileSync(config, "module.exports = { preset: 'mayfly', testEnvironmentOptions: { mayfly: { services: { redis: { image: 'redis:7', exposedPort: [6379], wait: { log: '' } } } } } };\n");
+    const { result, watch } = await runJest(example, ['--config', config]).finally(() => rmSync(config));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('invalid service testEnvironmentOptions.mayfly.services.redis');
+    expect(result.output).toContain('testEnvironmentOptions.mayfly.services.redis.wait.log: ');
+    expect(result.output).toContain('testEnvironmentOptions.mayfly.services.redis: Unrecognized key: "exposedPort"');
+    expect(watch.ports.size).toBe(0);
+    expect(await nothingLeft(watch)).toEqual(NOTHING);
+  }, 300_000);
+});

@@ -1,0 +1,116 @@
+/**
+ * mayfly/vitest for real: examples/vitest run by a nested Vitest (4 workers, each test file with a
+ * Redis of its own, an nginx shared through globalSetup) in the forks pool, the threads pool and as
+ * one shard of two; then runs that end badly — a worker killed with SIGKILL mid-test, Ctrl-C. Each
+ * must leave nothing running (run-watch.ts says precisely what that means).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedRuntime } from '../../src/harness/session.js';
+import { usePresetImages } from '../support/preset-images.js';
+import { until } from '../support/runtime.js';
+import { installProject, nestedEnv, runNode, type RunResult } from './support/project.js';
+import { nothingLeft, RunWatch } from './support/run-watch.js';
+
+usePresetImages();
+
+let example: string;
+let crash: string;
+
+beforeAll(async () => {
+  // the examples name upstream images; docker.io is mirrored to this run's registry. Pulled here so
+  // that the nested runs time their tests, not a pull
+  const rt = await sharedRuntime();
+  await Promise.all([rt.pull('nginx:1'), rt.pull('redis:7')]);
+  example = installProject('examples/vitest');
+  crash = installProject('test/integrations/fixtures/vitest-crash');
+}, 300_000);
+
+const vitest = (root: string, ...args: string[]) => [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', root, ...args];
+
+interface JsonReport {
+  numTotalTests: number;
+  numPassedTests: number;
+  testResults: { name: string; status: string }[];
+}
+
+/** Runs the example with `args`, watching it; returns its result, its JSON report and the watch. */
+async function runExample(...args: string[]): Promise<{ result: RunResult; report: JsonReport; watch: RunWatch }> {
+  const watch = new RunWatch().start();
+  const reportFile = join(example, `report-${watch.mark}.json`);
+  const run = runNode(example, vitest(example, '--reporter', 'default', '--reporter', 'json', '--outputFile.json', reportFile, ...args), nestedEnv(watch.env));
+  const result = await run.done;
+  watch.stop();
+  expect(result.code, result.output).toBe(0);
+  return { result, report: JSON.parse(readFileSync(reportFile, 'utf8')) as JsonReport, watch };
+}
+
+async function expectNothingLeft(watch: RunWatch): Promise<void> {
+  expect(await nothingLeft(watch)).toEqual({ processes: [], ports: [], containers: [] });
+}
+
+describe('examples/vitest in a nested Vitest run', () => {
+  it('passes with 4 forks, a Redis per test file and a shared nginx, and leaves nothing running', async () => {
+    const { report, watch } = await runExample('--pool', 'forks', '--maxWorkers', '4', '--minWorkers', '4');
+    expect(report.testResults.map((f) => f.name.replace(`${example}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
+    expect(report.numPassedTests).toBe(report.numTotalTests);
+    expect(report.numTotalTests).toBe(8);
+    // the main process's sandbox (nginx) and the workers' (a Redis each): each listened on a host port
+    expect(watch.sandboxes.size).toBeGreaterThanOrEqual(3);
+    expect(watch.ports.size).toBeGreaterThanOrEqual(3);
+    await expectNothingLeft(watch);
+  }, 300_000);
+
+  it('passes in the threads pool, and leaves nothing running', async () => {
+    const { report, watch } = await runExample('--pool', 'threads', '--maxWorkers', '4', '--minWorkers', '4');
+    expect(report.numPassedTests).toBe(8);
+    expect(watch.ports.size).toBeGreaterThanOrEqual(2);
+    await expectNothingLeft(watch);
+  }, 300_000);
+
+  it('passes as one shard of two (the shard starts the shared services itself), and leaves nothing running', async () => {
+    const { report, watch } = await runExample('--shard', '1/2', '--maxWorkers', '2');
+    expect(report.testResults.length).toBe(2);
+    expect(report.numPassedTests).toBe(report.numTotalTests);
+    await expectNothingLeft(watch);
+  }, 300_000);
+});
+
+describe('a nested Vitest run that ends badly leaves nothing running', () => {
+  /** Starts the crash fixture in `mode`; resolves once its test has its container (its report says where). */
+  async function startCrashRun(mode: 'sigkill' | 'hang') {
+    const watch = new RunWatch().start();
+    const reportFile = join(crash, `started-${watch.mark}.json`);
+    const run = runNode(crash, vitest(crash, '--pool', 'forks'), nestedEnv({ ...watch.env, CRASH_MODE: mode, CRASH_REPORT: reportFile }));
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    await until(() => existsSync(reportFile) || ended, 120_000, 'the test to start its container');
+    const started = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as { port: number; worker: number }) : undefined;
+    watch.sample(); // the container may have come up since the last sample
+    writeFileSync(`${reportFile}.go`, '');
+    return { watch, run, started };
+  }
+
+  it('a worker killed with SIGKILL mid-test: the run fails, and its container is gone with it', async () => {
+    const { watch, run, started } = await startCrashRun('sigkill');
+    const result = await run.done;
+    watch.stop();
+    expect(started, result.output).toBeDefined();
+    expect(result.code, result.output).not.toBe(0);
+    expect(watch.ports).toContain(started!.port);
+    await expectNothingLeft(watch);
+  }, 300_000);
+
+  it('Ctrl-C (SIGINT to the run’s process group) while a test holds a container', async () => {
+    const { watch, run, started } = await startCrashRun('hang');
+    expect(started).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${started!.port}/`)).status).toBeLessThan(500);
+    run.signalGroup('SIGINT');
+    const result = await run.done;
+    watch.stop();
+    expect(result.code === 0, result.output).toBe(false);
+    expect(watch.ports).toContain(started!.port);
+    await expectNothingLeft(watch);
+  }, 300_000);
+});
