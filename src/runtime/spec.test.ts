@@ -36,7 +36,7 @@ describe('container spec', () => {
   });
   it('names every wrong field', () => {
     try {
-      parseContainerSpec({ layers: [], command: [], network: 'bridge' as 'none', limits: { memory: 'x' }, name: 'bad name!' });
+      parseContainerSpec({ layers: [], command: [], network: 'not a name!', limits: { memory: 'x' }, name: 'bad name!' });
       expect.unreachable();
     } catch (e) {
       expect(isMayflyError(e, 'INVALID_OPTION')).toBe(true);
