@@ -15,23 +15,14 @@ import { ImageStore } from '../image/store/image-store.js';
 import { imageHistory, inspectImage } from '../image/store/inspect.js';
 import { tagImage } from '../image/store/tag.js';
 import { mayflyHome } from '../paths.js';
-import { Runtime } from '../runtime/runtime.js';
 import { printTable } from './table.js';
+import { withRuntime } from './with-runtime.js';
 import { parseFlags } from './args.js';
 import { progressPrinter } from './progress.js';
 
 const store = () => new ImageStore(mayflyHome());
 const shortId = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 const usage = (text: string) => new MayflyError('INVALID_OPTION', `usage: ${text}`);
-
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
-  try {
-    return await fn(rt);
-  } finally {
-    await rt.close();
-  }
-}
 
 export function tagCommand(argv: string[]): number {
   const { rest } = parseFlags(argv, [], 'tag');

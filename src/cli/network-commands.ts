@@ -5,6 +5,7 @@ import { mayflyHome } from '../paths.js';
 import { layoutOf } from '../runtime/state.js';
 import { parseFlags } from './args.js';
 import { printTable } from './table.js';
+import { subcommandHelp } from './with-runtime.js';
 
 const USAGE = `Usage: mayfly network COMMAND
 
@@ -60,12 +61,7 @@ export function networkCommand(argv: string[]): number {
         process.stdout.write(`${n.name}\n`);
       }
       return 0;
-    case undefined:
-    case '--help':
-      process.stdout.write(USAGE);
-      return sub ? 0 : 125;
     default:
-      process.stderr.write(`mayfly network: unknown subcommand "${sub}"\n\n${USAGE}`);
-      return 125;
+      return subcommandHelp('network', sub, USAGE);
   }
 }

@@ -1,11 +1,11 @@
 /** `mayfly volume create|ls|inspect|rm|prune`: named volumes of this MAYFLY_HOME. */
 import { MayflyError } from '../errors.js';
 import { mayflyHome } from '../paths.js';
-import { Runtime } from '../runtime/runtime.js';
 import { layoutOf } from '../runtime/state.js';
 import { createVolume, inspectVolume, listVolumes } from '../runtime/volumes.js';
 import { parseFlags } from './args.js';
 import { printTable } from './table.js';
+import { subcommandHelp, withRuntime } from './with-runtime.js';
 
 const USAGE = `Usage: mayfly volume COMMAND
 
@@ -15,15 +15,6 @@ const USAGE = `Usage: mayfly volume COMMAND
   rm [-f] NAME...    remove volumes and their data (-f: even while in use)
   prune              remove every volume no live container uses
 `;
-
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
-  try {
-    return await fn(rt);
-  } finally {
-    await rt.close();
-  }
-}
 
 export async function volumeCommand(argv: string[]): Promise<number> {
   const [sub, ...args] = argv;
@@ -57,12 +48,7 @@ export async function volumeCommand(argv: string[]): Promise<number> {
       for (const n of removed) process.stdout.write(`${n}\n`);
       return 0;
     }
-    case undefined:
-    case '--help':
-      process.stdout.write(USAGE);
-      return sub ? 0 : 125;
     default:
-      process.stderr.write(`mayfly volume: unknown subcommand "${sub}"\n\n${USAGE}`);
-      return 125;
+      return subcommandHelp('volume', sub, USAGE);
   }
 }
