@@ -2,7 +2,7 @@
 // connection to the same server program (busybox nc) on the host, measured in one run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import getPort from 'get-port';
@@ -79,6 +79,7 @@ const sink = await rt.run({ layers: [rootfs], command: ['nc', '-ll', '-p', '7001
 const echo = await rt.run({ layers: [rootfs], command: ['nc', '-ll', '-p', '7002', '-e', 'cat'], ports: [{ containerPort: 7002 }] });
 for (const p of [hostSink, hostEcho, sink.port(7001), echo.port(7002)]) await waitPort(p);
 
+const load = loadavg()[0];
 const tput = { direct: [], published: [] };
 for (let i = 0; i < 3; i++) {
   tput.direct.push(await throughput(hostSink, GB));
@@ -96,7 +97,9 @@ const lines = [
   `| published port (sandbox forwarder → container busybox nc) | ${med(tput.published).toFixed(0)} | ${rtt.published.median.toFixed(0)} | ${rtt.published.p90.toFixed(0)} |`,
   `| ratio / added | ${(med(tput.published) / med(tput.direct) * 100).toFixed(0)}% of direct | +${(rtt.published.median - rtt.direct.median).toFixed(0)} µs | |`,
 ];
-const out = `## Published ports — ${new Date().toISOString()}\n\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}, as ${process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`}. podman's port forwarding is measured with the peers (bench issue).\n\n${lines.join('\n')}\n`;
+const out = `## Published ports — ${new Date().toISOString()}\n\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}, as ${process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`}, load average ${load.toFixed(1)} at the start (other work on this 2-core machine changes both paths and their ratio: read the numbers with it). podman's port forwarding is measured with the peers (bench issue).\n\n${lines.join('\n')}\n`;
 console.log(out);
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', `ports-${process.getuid() === 0 ? 'root' : 'rootless'}.md`), out);
+// an unprivileged run may not write into a root-owned checkout: RESULTS_DIR elsewhere, or just read the output
+const resultsDir = process.env.RESULTS_DIR ?? join(import.meta.dirname, 'results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, `ports-${process.getuid() === 0 ? 'root' : 'rootless'}.md`), out);

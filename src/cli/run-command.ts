@@ -150,7 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     for (const s of signals) process.on(s, forward);
     try {
       await container.start({ onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data) });
-      for (const p of container.ports()) process.stderr.write(`mayfly: ${p.containerPort}/tcp -> ${p.hostIp}:${p.hostPort}\n`);
+      for (const p of container.ports()) process.stderr.write(`mayfly: ${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
       for (const n of container.networks()) process.stderr.write(`mayfly: on network ${n.network} as ${n.ip} (${n.interface})\n`);
       const { exitCode } = await container.wait();
       return exitCode;

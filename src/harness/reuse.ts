@@ -34,7 +34,7 @@ export async function startReused(o: ResolvedHarnessOptions, signal?: AbortSigna
   const handle = new KeptHandle(k, info);
   try {
     const healthcheck = info.imageId ? new ImageStore(mayflyHome()).read(info.imageId)?.config.config?.Healthcheck : undefined;
-    await readinessWait(handle, info.ports.map((p) => p.containerPort), o, healthcheck, signal);
+    await readinessWait(handle, info.ports.filter((p) => p.protocol === 'tcp').map((p) => p.containerPort), o, healthcheck, signal);
   } catch (e) {
     if (info.created) await handle.remove().catch(() => {}); // never keep one that did not become ready
     throw e;

@@ -36,7 +36,8 @@ export async function startContainer(input: HarnessOptions, opts: StartOptions =
   }
   try {
     await c.start();
-    const ports = [...new Set([...c.spec.ports.map((p) => p.containerPort), ...(c.spec.publishAll ? c.spec.exposedPorts : [])])];
+    // TCP only: whether a UDP service is up cannot be seen from its listening sockets' state
+    const ports = [...new Set([...c.spec.ports.filter((p) => p.protocol === 'tcp').map((p) => p.containerPort), ...(c.spec.publishAll ? c.spec.exposedPorts : [])])];
     await readinessWait(c, ports, o, imageHealthcheck(rt, c), opts.signal);
   } catch (e) {
     await c.remove({ force: true }).catch(() => {});

@@ -1,7 +1,8 @@
 /**
  * The pump thread: one blocking epoll loop that connects forwarded clients to their containers and
- * splices their bytes (spliced-connection.ts). It blocks in epoll_wait, so it does not run a Node
- * event loop: commands arrive on a MessagePort read synchronously whenever the wake eventfd fires.
+ * moves their bytes (forwarded-connection.ts for TCP, udp-relay.ts for UDP). It blocks in epoll_wait,
+ * so it runs no Node event loop: commands arrive on a MessagePort, read synchronously whenever the
+ * wake eventfd fires.
  *
  * Upstream sockets are made inside the container's network namespace (a socket stays in the
  * namespace it was made in). A rootless process can enter a namespace its user namespace owns but
@@ -11,38 +12,40 @@
 import { openSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as sys from '../runtime/syscalls.js';
+import { Poller } from './poller.js';
 import type { PumpCommand, PumpWorkerData } from './pump.js';
-import { SplicedConnection } from './spliced-connection.js';
+import { ForwardedConnection } from './forwarded-connection.js';
+import { UdpRelay } from './udp-relay.js';
 
-/** Per direction. Larger pipes mean fewer splices per megabyte; the kernel caps the total an unprivileged user may hold (fs.pipe-user-pages-soft), past which it falls back to its default. */
-const PIPE_SIZE = Number(process.env.PIPE_SIZE ?? 256 * 1024);
-
-const { commands, wake } = workerData as PumpWorkerData;
-const epoll = sys.epollCreate();
-sys.epollAdd(epoll, wake, sys.EPOLL.IN);
+/** the wake-up is how the thread hears 'stop'; the timeout bounds a process exit that never sent it, and paces the idle sweeps */
+const TICK_MS = 1000;
 
 interface Group {
   netns: number | undefined;
-  connections: Set<SplicedConnection>;
+  tcp: Set<ForwardedConnection>;
+  udp: Set<UdpRelay>;
 }
 
-const connections = new Map<number, { conn: SplicedConnection; group: Group }>(); // by either socket
+const { commands, wake } = workerData as PumpWorkerData;
+const poller = new Poller();
 const groups = new Map<number, Group>();
 let parked: number | undefined;
+let woken = false;
+poller.watch(wake, sys.EPOLL.IN, { onEvents: () => (woken = true), fail: () => {} });
 
-/** A TCP socket made in the network namespace `netns` (an open nsfs descriptor). */
-function socketIn(netns: number | undefined): number {
-  if (netns === undefined) return sys.tcpSocket();
+/** A socket made by `make` in the network namespace `netns` (an open nsfs descriptor; none: this thread's own). */
+function socketIn(netns: number | undefined, make: () => number): number {
+  if (netns === undefined) return make();
   parked ??= parkingNamespace();
   sys.setns(netns, sys.CLONE.NEWNET);
   try {
-    return sys.tcpSocket();
+    return make();
   } finally {
     if (parked >= 0) sys.setns(parked, sys.CLONE.NEWNET);
   }
 }
 
-/** A fresh, empty network namespace for this thread alone, to return to after each connection (-1: cannot make one). */
+/** A fresh, empty network namespace for this thread alone, to return to after each socket (-1: cannot make one). */
 function parkingNamespace(): number {
   try {
     sys.unshare(sys.CLONE.NEWNET);
@@ -52,36 +55,35 @@ function parkingNamespace(): number {
   }
 }
 
-function forward(cmd: Extract<PumpCommand, { type: 'forward' }>): void {
+function forwardTcp(cmd: Extract<PumpCommand, { type: 'tcp' }>): void {
   const group = groups.get(cmd.group);
   let upstream = -1;
   try {
     if (!group) throw new Error('the container is gone');
-    upstream = socketIn(group.netns);
+    upstream = socketIn(group.netns, sys.tcpSocket);
   } catch (e) {
     debug(`forwarding to port ${cmd.port}: ${(e as Error).message}`);
     sys.setResetOnClose(cmd.client);
     sys.closeFd(cmd.client);
     return;
   }
-  let conn: SplicedConnection;
-  try {
-    conn = new SplicedConnection(epoll, cmd.client, upstream, sys.connectIPv4(upstream, '127.0.0.1', cmd.port), PIPE_SIZE);
-  } catch (e) {
-    debug(`forwarding to port ${cmd.port}: ${(e as Error).message}`);
-    for (const fd of [cmd.client, upstream]) sys.epollDelete(epoll, fd), sys.closeFd(fd);
-    return;
-  }
-  if (conn.closed) return;
-  connections.set(conn.client, { conn, group: group! });
-  connections.set(conn.upstream, { conn, group: group! });
-  group!.connections.add(conn);
+  const conn = new ForwardedConnection(poller, cmd.client, upstream, sys.connectTo(upstream, '127.0.0.1', cmd.port), (c) => group.tcp.delete(c));
+  if (!conn.closed) group.tcp.add(conn);
 }
 
-function forget(conn: SplicedConnection, group: Group): void {
-  connections.delete(conn.client);
-  connections.delete(conn.upstream);
-  group.connections.delete(conn);
+function relayUdp(cmd: Extract<PumpCommand, { type: 'udp' }>): void {
+  const group = groups.get(cmd.group);
+  if (!group) return sys.closeFd(cmd.host);
+  group.udp.add(new UdpRelay(poller, cmd.host, cmd.port, () => socketIn(group.netns, sys.udpSocket), cmd.idleMs));
+}
+
+function closeGroup(id: number): void {
+  const group = groups.get(id);
+  if (!group) return;
+  groups.delete(id);
+  for (const conn of group.tcp) conn.close(false);
+  for (const relay of group.udp) relay.close();
+  if (group.netns !== undefined) sys.closeFd(group.netns);
 }
 
 /** Applies the commands sent since the last wake-up; false once told to stop. */
@@ -89,57 +91,45 @@ function runCommands(): boolean {
   sys.drainEventFd(wake);
   for (let m = receiveMessageOnPort(commands); m; m = receiveMessageOnPort(commands)) {
     const cmd = m.message as PumpCommand;
-    if (cmd.type === 'group') groups.set(cmd.group, { netns: cmd.netns, connections: new Set() });
-    else if (cmd.type === 'forward') forward(cmd);
-    else if (cmd.type === 'close-group') closeGroup(cmd.group);
-    else if (cmd.type === 'stop') {
-      for (const id of groups.keys()) closeGroup(id);
-      return false;
+    try {
+      if (cmd.type === 'group') groups.set(cmd.group, { netns: cmd.netns, tcp: new Set(), udp: new Set() });
+      else if (cmd.type === 'tcp') forwardTcp(cmd);
+      else if (cmd.type === 'udp') relayUdp(cmd);
+      else if (cmd.type === 'close-group') closeGroup(cmd.group);
+      else if (cmd.type === 'stop') {
+        for (const id of [...groups.keys()]) closeGroup(id);
+        return false;
+      }
+    } catch (e) {
+      debug(`port forwarding: ${(e as Error).message}`);
     }
   }
   return true;
-}
-
-function closeGroup(id: number): void {
-  const group = groups.get(id);
-  if (!group) return;
-  groups.delete(id);
-  for (const conn of group.connections) {
-    conn.close(false);
-    forget(conn, group);
-  }
-  if (group.netns !== undefined) sys.closeFd(group.netns);
 }
 
 function debug(message: string): void {
   if (process.env.MAYFLY_DEBUG) process.stderr.write(`mayfly: ${message}\n`);
 }
 
-const MAX_EVENTS = 128;
-const events = Buffer.alloc(MAX_EVENTS * sys.EPOLL_EVENT_SIZE);
-
+let lastSweep = Date.now();
 for (let running = true; running; ) {
-  const n = sys.epollWait(epoll, events, -1);
-  let woken = false;
-  for (let i = 0; i < n; i++) {
-    const { fd, events: bits } = sys.epollEventAt(events, i);
-    if (fd === wake) {
-      woken = true;
-      continue;
+  poller.poll(TICK_MS);
+  const now = Date.now();
+  if (now - lastSweep >= TICK_MS) {
+    lastSweep = now;
+    for (const g of groups.values()) {
+      for (const relay of g.udp) relay.sweep(now);
+      for (const conn of g.tcp) conn.releaseIdleBuffers();
     }
-    const entry = connections.get(fd);
-    if (!entry) continue;
-    try {
-      entry.conn.handle(fd, bits);
-    } catch (e) {
-      debug(`forwarding: ${(e as Error).message}`);
-      entry.conn.close(true);
-    }
-    if (entry.conn.closed) forget(entry.conn, entry.group);
+    poller.closeReleased();
   }
-  // after the batch, so no descriptor closed above is reused for a new connection while stale events for it are pending
-  if (woken) running = runCommands();
+  // after the batch: commands make descriptors, and the batch's closes are done by now
+  if (woken) {
+    woken = false;
+    running = runCommands();
+    poller.closeReleased(); // a closed group's ports and connections end now, not a tick later
+  }
 }
-sys.closeFd(epoll);
+poller.close();
 if (parked !== undefined && parked >= 0) sys.closeFd(parked);
 commands.close();

@@ -88,8 +88,8 @@ export class Container {
   }
 
   /** The host port a container port is published on (`getMappedPort`). */
-  port(containerPort: number): number {
-    const p = this.published.find((x) => x.containerPort === containerPort);
+  port(containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): number {
+    const p = this.published.find((x) => x.containerPort === containerPort && x.protocol === protocol);
     if (!p) {
       throw new MayflyError('INVALID_OPTION', `container port ${containerPort} of ${this.name} is not published`, {
         hint: this.published.length ? `published: ${this.published.map((x) => x.containerPort).join(', ')}` : 'publish it with ports: [{ containerPort }] or publishAll',
@@ -100,7 +100,7 @@ export class Container {
 
   /** `http://host:port/path` for a published container port. */
   url(containerPort: number, path = '/'): string {
-    const p = this.published.find((x) => x.containerPort === containerPort);
+    const p = this.published.find((x) => x.containerPort === containerPort && x.protocol === 'tcp');
     const host = p && p.hostIp.includes(':') ? `[${p.hostIp}]` : (p?.hostIp ?? this.host);
     return `http://${host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
   }

@@ -65,7 +65,7 @@ export const portSchema = z.object({
   /** 0 (default): a free port picked when the listener binds */
   hostPort: z.number().int().min(0).max(65535).default(0),
   hostIp: z.ipv4().or(z.ipv6()).default('127.0.0.1'),
-  protocol: z.literal('tcp').default('tcp'),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
 });
 
 export const containerSpecSchema = z
@@ -154,10 +154,14 @@ export function parseSize(text: string): number | undefined {
   return bytes > 0 ? bytes : undefined;
 }
 
-/** `-p [ip:]hostPort:containerPort[/tcp]` or `-p containerPort` (any free host port) */
+/** `-p [ip:]hostPort:containerPort[/tcp|/udp]` or `-p containerPort[/tcp|/udp]` (any free host port) */
 export function parsePortFlag(flag: string): z.input<typeof portSchema> {
-  const [spec = '', proto = 'tcp'] = flag.split('/');
-  if (proto !== 'tcp') throw new MayflyError('INVALID_OPTION', `-p ${flag}: only tcp ports can be published`);
+  const [spec = '', protocol = 'tcp', ...rest] = flag.split('/');
+  if ((protocol !== 'tcp' && protocol !== 'udp') || rest.length) throw new MayflyError('INVALID_OPTION', `-p ${flag}: the protocol must be tcp or udp`);
+  return { ...parsePortSpec(flag, spec), protocol };
+}
+
+function parsePortSpec(flag: string, spec: string): z.input<typeof portSchema> {
   const parts = spec.includes('[') ? (/^\[([^\]]+)\]:(\d*):(\d+)$/.exec(spec)?.slice(1) ?? []) : spec.split(':');
   const num = (s: string | undefined, what: string) => {
     const n = Number(s);

@@ -4,6 +4,7 @@
  * flock (the store's cross-process locks).
  */
 import koffi from 'koffi';
+import { isIPv4, isIPv6 } from 'node:net';
 import { constants } from 'node:os';
 
 const libc = koffi.load('libc.so.6');
@@ -259,12 +260,11 @@ export function tcpSocket(): number {
   return check('socket', c.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o4000 /* NONBLOCK */ | 0o2000000 /* CLOEXEC */, 0), () => 'AF_INET, SOCK_STREAM');
 }
 
-// ---- descriptors for the port-forwarding pump (src/network/pump*.ts) ----
+// ---- sockets for the port-forwarding pump (src/network/pump*.ts) ----
 // The hot calls return -errno instead of throwing: EAGAIN is their normal outcome, and building an
 // Error per would-block would cost more than the call itself.
 
 const F_DUPFD_CLOEXEC = 1030;
-const F_SETPIPE_SZ = 1031;
 const O_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_ERROR = 4;
@@ -289,8 +289,6 @@ const io = {
   epoll_create1: libc.func('int epoll_create1(int flags)'),
   epoll_ctl: libc.func('int epoll_ctl(int epfd, int op, int fd, uint8_t *event)'),
   epoll_wait: libc.func('int epoll_wait(int epfd, uint8_t *events, int maxevents, int timeout)'),
-  splice: libc.func('long splice(int fdIn, void *offIn, int fdOut, void *offOut, size_t len, unsigned int flags)'),
-  pipe2: libc.func('int pipe2(int *fds, int flags)'),
   eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
   read: libc.func('long read(int fd, uint8_t *buf, size_t count)'),
   write: libc.func('long write(int fd, const uint8_t *buf, size_t count)'),
@@ -299,6 +297,10 @@ const io = {
   getsockopt: libc.func('int getsockopt(int fd, int level, int name, uint8_t *value, uint32_t *len)'),
   connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
   fcntlInt: libc.func('int fcntl(int fd, int cmd, int arg)'),
+  recvfrom: libc.func('long recvfrom(int fd, uint8_t *buf, size_t len, int flags, uint8_t *addr, uint32_t *addrlen)'),
+  sendto: libc.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)'),
+  bind: libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+  getsockname: libc.func('int getsockname(int fd, uint8_t *addr, uint32_t *len)'),
 };
 
 const negErrno = (ret: number | bigint): number => (Number(ret) < 0 ? -koffi.errno() : Number(ret));
@@ -331,25 +333,14 @@ export function epollEventAt(events: Buffer, i: number): { fd: number; events: n
   return { fd: events.readUInt32LE(at + EPOLL_DATA_OFFSET), events: events.readUInt32LE(at) };
 }
 
-const SPLICE_F_MOVE = 1;
-const SPLICE_F_NONBLOCK = 2;
-
-/** Moves up to `len` bytes between a pipe and another descriptor in the kernel: bytes moved, 0 at end of input, or -errno. */
-export function splice(fdIn: number, fdOut: number, len: number): number {
-  return negErrno(io.splice(fdIn, null, fdOut, null, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
+/** Reads up to `len` bytes into `buf` at `offset`: bytes read, 0 at end of input, or -errno. */
+export function read(fd: number, buf: Buffer, offset: number, len: number): number {
+  return negErrno(io.read(fd, buf.subarray(offset, offset + len), len));
 }
 
-/** A non-blocking, close-on-exec pipe [read end, write end], resized to `size` bytes when the kernel allows (else its default). */
-export function pipe(size?: number): [number, number] {
-  const fds = new Int32Array(2);
-  check('pipe2', io.pipe2(fds, O_NONBLOCK | O_CLOEXEC), () => 'O_NONBLOCK|O_CLOEXEC');
-  if (size) io.fcntlInt(fds[1]!, F_SETPIPE_SZ, size); // refused above the per-user pipe budget: keep the default
-  return [fds[0]!, fds[1]!];
-}
-
-/** The capacity of a pipe in bytes. */
-export function pipeSize(fd: number): number {
-  return check('fcntl', io.fcntlInt(fd, 1032 /* F_GETPIPE_SZ */, 0), () => `${fd}, F_GETPIPE_SZ`);
+/** Writes `len` bytes of `buf` from `offset`: bytes written (possibly fewer), or -errno. */
+export function write(fd: number, buf: Buffer, offset: number, len: number): number {
+  return negErrno(io.write(fd, buf.subarray(offset, offset + len), len));
 }
 
 /** A non-blocking, close-on-exec eventfd: a counter other threads write to wake an epoll loop. */
@@ -404,11 +395,73 @@ export function setNoDelay(fd: number): void {
   io.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, Buffer.from([1, 0, 0, 0]), 4);
 }
 
-/** Starts connecting a non-blocking IPv4 socket: 0 when connected, else -errno (-EINPROGRESS: wait until writable). */
-export function connectIPv4(fd: number, host: string, port: number): number {
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(2 /* AF_INET */, 0);
-  addr.writeUInt16BE(port, 2);
-  host.split('.').forEach((octet, i) => addr.writeUInt8(Number(octet), 4 + i));
-  return negErrno(io.connect(fd, addr, 16));
+/** A new non-blocking, close-on-exec UDP/IPv4 socket in this thread's network namespace. */
+export function udpSocket(): number {
+  return check('socket', c.socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_NONBLOCK | O_CLOEXEC, 0), () => 'AF_INET, SOCK_DGRAM');
 }
+
+/** sockaddr_in or sockaddr_in6 bytes for an IP address in text form. */
+function socketAddress(ip: string, port: number): Buffer {
+  if (isIPv4(ip)) {
+    const a = Buffer.alloc(16);
+    a.writeUInt16LE(2 /* AF_INET */, 0);
+    a.writeUInt16BE(port, 2);
+    ip.split('.').forEach((octet, i) => a.writeUInt8(Number(octet), 4 + i));
+    return a;
+  }
+  if (!isIPv6(ip)) throw new Error(`not an IP address: ${ip}`);
+  const a = Buffer.alloc(28);
+  a.writeUInt16LE(10 /* AF_INET6 */, 0);
+  a.writeUInt16BE(port, 2);
+  ipv6Groups(ip).forEach((g, i) => a.writeUInt16BE(g, 8 + 2 * i));
+  return a;
+}
+
+/** The eight 16-bit groups of an IPv6 address: `::` expanded, a dotted IPv4 tail split in two. */
+function ipv6Groups(ip: string): number[] {
+  const groups = (part: string): number[] =>
+    part
+      ? part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [Number.parseInt(g, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        })
+      : [];
+  const [head = '', tail] = ip.split('::');
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
+/** A non-blocking, close-on-exec UDP socket bound to `ip`:`port` (0: any free port), and the port it got. Fails like bind(2) (EADDRINUSE). */
+export function bindUdp(ip: string, port: number): { fd: number; port: number } {
+  const addr = socketAddress(ip, port);
+  const fd = check('socket', c.socket(addr.readUInt16LE(0), 2 /* SOCK_DGRAM */ | O_NONBLOCK | O_CLOEXEC, 0), () => `${ip}, SOCK_DGRAM`);
+  try {
+    check('bind', io.bind(fd, addr, addr.length), () => `${ip}:${port}`);
+    const len = new Uint32Array([addr.length]);
+    check('getsockname', io.getsockname(fd, addr, len), () => String(fd));
+    return { fd, port: addr.readUInt16BE(2) };
+  } catch (e) {
+    c.close(fd);
+    throw e;
+  }
+}
+
+/** Receives one datagram into `buf` and its sender's address into `addr` (sockaddr bytes; its length in `addrLen[0]`): the datagram's length, or -errno. */
+export function recvFrom(fd: number, buf: Buffer, addr: Buffer, addrLen: Uint32Array): number {
+  addrLen[0] = addr.length;
+  return negErrno(io.recvfrom(fd, buf, buf.length, 0, addr, addrLen));
+}
+
+/** Sends `len` bytes of `buf` as one datagram, to `addr` (sockaddr bytes) or, when null, to the socket's connected peer: bytes sent, or -errno. */
+export function sendTo(fd: number, buf: Buffer, len: number, addr: Buffer | null): number {
+  return negErrno(io.sendto(fd, buf, len, 0, addr, addr?.length ?? 0));
+}
+
+/** Starts connecting a non-blocking socket to `host`:`port`: 0 when connected, else -errno (-EINPROGRESS: wait until writable). */
+export function connectTo(fd: number, host: string, port: number): number {
+  const addr = socketAddress(host, port);
+  return negErrno(io.connect(fd, addr, addr.length));
+}
+

@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { stopReusedContainers } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { BUSYBOX, until } from '../support/runtime.js';
 
 const BIN = join(import.meta.dirname, '../../bin/mayfly.js');
 const mayfly = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
 
-afterAll(() => stopReusedContainers()); // the keeper, and anything a failed test left in it
 
 describe('detached containers: run -d, ps, exec, logs, port, stop, start, rm', () => {
   it("the seeds' --network minha-bridge with --name meu-mongo, as detached containers driven by name", async () => {

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopReusedContainers } from '../../src/index.js';
 import { BUSYBOX, useRuntime } from '../support/runtime.js';
 
 const BIN = join(import.meta.dirname, '../../bin/mayfly.js');
@@ -48,8 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  compose('down', '-v');
-  await stopReusedContainers();
+  compose('down', '-v'); // the keeper itself is shared by the run's test files: global teardown ends it
   await runtime().rmi(IMAGE, { force: true }).catch(() => {});
 });
 

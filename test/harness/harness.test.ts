@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { container, environment, isMayflyError, startContainer, stopReusedContainers, Wait } from '../../src/index.js';
+import { container, environment, isMayflyError, startContainer, Wait } from '../../src/index.js';
 import { BUSYBOX, caught } from '../support/runtime.js';
 
 /** busybox httpd on port 80 answering with `body`, after `delay` seconds */
@@ -129,17 +129,14 @@ describe('harness: reuse', () => {
       if (r.status !== 0) throw new Error(r.stderr);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as { id: string; port: number; ms: number };
     };
-    try {
-      const first = run('one');
-      const second = run('one');
-      const other = run('two');
-      expect(second.id).toBe(first.id);
-      expect(second.port).toBe(first.port);
-      expect(other.id).not.toBe(first.id);
-      expect((await fetch(`http://127.0.0.1:${first.port}/`)).status).toBeLessThan(500);
-    } finally {
-      await stopReusedContainers();
-    }
+    // the keeper is shared by every test file of the run: global teardown ends it (and these)
+    const first = run('one');
+    const second = run('one');
+    const other = run('two');
+    expect(second.id).toBe(first.id);
+    expect(second.port).toBe(first.port);
+    expect(other.id).not.toBe(first.id);
+    expect((await fetch(`http://127.0.0.1:${first.port}/`)).status).toBeLessThan(500);
   });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { unpackDebianBase } from './debian-base.js';
 import { startRegistry } from './registry.js';
+import { stopReusedContainers } from '../../src/harness/reuse.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
@@ -25,6 +26,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env.MAYFLY_INSECURE_REGISTRIES = registry.host; // loopback is plain HTTP anyway; said for tools that ask
   return async () => {
     await registry.stop();
+    // the keeper (reused and detached containers) serves every test file of the run: it ends here
+    await stopReusedContainers();
     // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
     const containers = join(process.env.MAYFLY_HOME, 'containers');
     const list = () => {

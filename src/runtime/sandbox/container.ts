@@ -321,9 +321,10 @@ export class SandboxContainer {
 
   /** `ports`, plus every exposed port not mapped yet when `publishAll` (Docker's -P). */
   private portMappings(): PortMapping[] {
-    const explicit = this.spec.ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp, protocol: 'tcp' as const }));
+    const explicit = this.spec.ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp, protocol: p.protocol }));
     if (!this.spec.publishAll) return explicit;
-    const mapped = new Set(explicit.map((p) => p.containerPort));
+    // exposedPorts are tcp only (runtime.ts drops an image's udp ones): a udp mapping leaves the tcp side of its port to -P
+    const mapped = new Set(explicit.filter((p) => p.protocol === 'tcp').map((p) => p.containerPort));
     const all = [...new Set(this.spec.exposedPorts)].filter((p) => !mapped.has(p));
     return [...explicit, ...all.map((containerPort) => ({ containerPort, hostPort: 0, hostIp: '127.0.0.1', protocol: 'tcp' as const }))];
   }
