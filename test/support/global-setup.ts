@@ -29,7 +29,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     // the keeper (reused and detached containers) serves every test file of the run: it ends here
     await stopReusedContainers();
     // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
-    const containers = join(process.env.MAYFLY_HOME, 'containers');
+    const containers = join(process.env.MAYFLY_HOME!, 'containers');
     const list = () => {
       try {
         return readdirSync(containers);
