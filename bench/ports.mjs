@@ -9,6 +9,7 @@ import getPort from 'get-port';
 import { busyboxRootfs } from '../dist/fixtures/busybox-rootfs.js';
 import { Runtime } from '../dist/runtime/runtime.js';
 import { summary } from './stats.mjs';
+import { throughput, roundTrips } from './net-measure.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'mayfly-bench-ports-'));
 process.env.MAYFLY_HOME = join(work, 'home');
@@ -26,46 +27,6 @@ async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`port ${port} never answered`);
-}
-
-/** Sends `bytes` to a sink that answers once it has seen EOF; MB/s. */
-function throughput(port, bytes) {
-  return new Promise((resolve, reject) => {
-    const chunk = Buffer.alloc(1 << 20, 7);
-    const t0 = performance.now();
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
-      let sent = 0;
-      const pump = () => {
-        while (sent < bytes) {
-          sent += chunk.length;
-          if (!s.write(chunk)) return s.once('drain', pump);
-        }
-        s.end();
-      };
-      pump();
-    });
-    s.on('data', () => {});
-    s.on('end', () => resolve(bytes / 1e6 / ((performance.now() - t0) / 1000)));
-    s.on('error', reject);
-  });
-}
-
-/** One-byte request/response round trips over one connection to an echo server; µs each. */
-function roundTrips(port, n) {
-  return new Promise((resolve, reject) => {
-    const times = [];
-    const s = connect(port, '127.0.0.1', () => {
-      let t0 = performance.now();
-      s.write('x');
-      s.on('data', () => {
-        times.push((performance.now() - t0) * 1000);
-        if (times.length >= n) return s.destroy(), resolve(times);
-        t0 = performance.now();
-        s.write('x');
-      });
-    });
-    s.on('error', reject);
-  });
 }
 
 // the same servers twice: on the host, and in a container behind a published port
