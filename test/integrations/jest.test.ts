@@ -6,26 +6,12 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { sharedRuntime } from '../../src/harness/session.js';
-import { usePresetImages } from '../support/preset-images.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../support/runtime.js';
-import { installProject, nestedEnv, runNode, type RunResult } from './support/project.js';
+import { nestedEnv, runNode, useNestedProjects, type RunResult } from './support/project.js';
 import { nothingLeft, RunWatch } from './support/run-watch.js';
 
-usePresetImages();
-
-let example: string;
-let crash: string;
-
-beforeAll(async () => {
-  // the example names upstream images; docker.io is mirrored to this run's registry. Pulled here so
-  // that the nested run times its tests, not a pull
-  const rt = await sharedRuntime();
-  await Promise.all([rt.pull('nginx:1'), rt.pull('redis:7')]);
-  example = installProject('examples/jest');
-  crash = installProject('test/integrations/fixtures/jest-crash');
-}, 300_000);
+const projects = useNestedProjects('examples/jest', 'test/integrations/fixtures/jest-crash');
 
 interface JestReport {
   numTotalTests: number;
@@ -64,10 +50,10 @@ const NOTHING = { processes: [], ports: [], containers: [] };
 
 describe('examples/jest in a nested Jest run', () => {
   it('passes with 4 workers, a Redis per test file and a shared nginx, and leaves nothing running', async () => {
-    const { result, report, watch } = await runJest(example, ['--maxWorkers', '4']);
+    const { result, report, watch } = await runJest(projects.example(), ['--maxWorkers', '4']);
     expect(result.code, result.output).toBe(0);
     expect(result.output).not.toContain('failed to exit gracefully'); // no leaked handles (jest --detectLeaks' complaint)
-    expect(report!.testResults.map((f) => f.name.replace(`${example}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
+    expect(report!.testResults.map((f) => f.name.replace(`${projects.example()}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
     expect(report!.numPassedTests).toBe(8);
     // the main process's sandbox (nginx) and the workers' (a Redis each): each listened on a host port
     expect(watch.sandboxes.size).toBeGreaterThanOrEqual(3);
@@ -78,9 +64,9 @@ describe('examples/jest in a nested Jest run', () => {
 
 describe('a nested Jest run that ends badly leaves nothing running', () => {
   it('a worker killed with SIGKILL mid-test: its file fails, the others pass, its container is gone with it', async () => {
-    const started = join(crash, `started-${Date.now()}.json`);
+    const started = join(projects.crash(), `started-${Date.now()}.json`);
     let seen: { port: number; worker: number } | undefined;
-    const run = await runJest(crash, ['--maxWorkers', '2'], {
+    const run = await runJest(projects.crash(), ['--maxWorkers', '2'], {
       env: { CRASH_REPORT: started },
       during: async () => {
         await until(() => existsSync(started), 120_000, 'the test to start its container');
@@ -90,7 +76,7 @@ describe('a nested Jest run that ends badly leaves nothing running', () => {
     });
     expect(seen, run.result.output).toBeDefined();
     expect(run.result.code, run.result.output).not.toBe(0);
-    expect(run.report!.testResults.map((f) => [f.name.replace(`${crash}/`, ''), f.status]).sort()).toEqual([
+    expect(run.report!.testResults.map((f) => [f.name.replace(`${projects.crash()}/`, ''), f.status]).sort()).toEqual([
       ['test/crash.test.js', 'failed'],
       ['test/other.test.js', 'passed'],
     ]);
@@ -101,9 +87,9 @@ describe('a nested Jest run that ends badly leaves nothing running', () => {
 
 describe('mistakes fail before anything starts, saying what to fix', () => {
   it('a docblock naming a service the config does not define', async () => {
-    const typo = join(example, 'test/typo.test.js');
+    const typo = join(projects.example(), 'test/typo.test.js');
     writeFileSync(typo, "/** @mayfly redis, cache */\ntest('never runs', () => {});\n");
-    const { result, report } = await runJest(example, ['--runTestsByPath', 'test/typo.test.js']).finally(() => rmSync(typo));
+    const { result, report } = await runJest(projects.example(), ['--runTestsByPath', 'test/typo.test.js']).finally(() => rmSync(typo));
     expect(result.code).not.toBe(0);
     const message = report!.testResults[0]!.message;
     expect(message).toContain('test/typo.test.js: @mayfly names cache, which testEnvironmentOptions.mayfly.services does not define');
@@ -111,9 +97,9 @@ describe('mistakes fail before anything starts, saying what to fix', () => {
   }, 300_000);
 
   it('a service definition with a wrong field: each one named by its whole path', async () => {
-    const config = join(example, 'jest.bad.config.js');
+    const config = join(projects.example(), 'jest.bad.config.js');
     writeFileSync(config, "module.exports = { preset: 'mayfly', testEnvironmentOptions: { mayfly: { services: { redis: { image: 'redis:7', exposedPort: [6379], wait: { log: '' } } } } } };\n");
-    const { result, watch } = await runJest(example, ['--config', config]).finally(() => rmSync(config));
+    const { result, watch } = await runJest(projects.example(), ['--config', config]).finally(() => rmSync(config));
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('invalid service testEnvironmentOptions.mayfly.services.redis');
     expect(result.output).toContain('testEnvironmentOptions.mayfly.services.redis.wait.log: ');

@@ -6,26 +6,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { sharedRuntime } from '../../src/harness/session.js';
-import { usePresetImages } from '../support/preset-images.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../support/runtime.js';
-import { installProject, nestedEnv, runNode, type RunResult } from './support/project.js';
+import { nestedEnv, runNode, useNestedProjects, type RunResult } from './support/project.js';
 import { nothingLeft, RunWatch } from './support/run-watch.js';
 
-usePresetImages();
-
-let example: string;
-let crash: string;
-
-beforeAll(async () => {
-  // the examples name upstream images; docker.io is mirrored to this run's registry. Pulled here so
-  // that the nested runs time their tests, not a pull
-  const rt = await sharedRuntime();
-  await Promise.all([rt.pull('nginx:1'), rt.pull('redis:7')]);
-  example = installProject('examples/vitest');
-  crash = installProject('test/integrations/fixtures/vitest-crash');
-}, 300_000);
+const projects = useNestedProjects('examples/vitest', 'test/integrations/fixtures/vitest-crash');
 
 const vitest = (root: string, ...args: string[]) => [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', root, ...args];
 
@@ -38,8 +24,8 @@ interface JsonReport {
 /** Runs the example with `args`, watching it; returns its result, its JSON report and the watch. */
 async function runExample(...args: string[]): Promise<{ result: RunResult; report: JsonReport; watch: RunWatch }> {
   const watch = new RunWatch().start();
-  const reportFile = join(example, `report-${watch.mark}.json`);
-  const run = runNode(example, vitest(example, '--reporter', 'default', '--reporter', 'json', '--outputFile.json', reportFile, ...args), nestedEnv(watch.env));
+  const reportFile = join(projects.example(), `report-${watch.mark}.json`);
+  const run = runNode(projects.example(), vitest(projects.example(), '--reporter', 'default', '--reporter', 'json', '--outputFile.json', reportFile, ...args), nestedEnv(watch.env));
   const result = await run.done;
   watch.stop();
   expect(result.code, result.output).toBe(0);
@@ -53,7 +39,7 @@ async function expectNothingLeft(watch: RunWatch): Promise<void> {
 describe('examples/vitest in a nested Vitest run', () => {
   it('passes with 4 forks, a Redis per test file and a shared nginx, and leaves nothing running', async () => {
     const { report, watch } = await runExample('--pool', 'forks', '--maxWorkers', '4', '--minWorkers', '4');
-    expect(report.testResults.map((f) => f.name.replace(`${example}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
+    expect(report.testResults.map((f) => f.name.replace(`${projects.example()}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
     expect(report.numPassedTests).toBe(report.numTotalTests);
     expect(report.numTotalTests).toBe(8);
     // the main process's sandbox (nginx) and the workers' (a Redis each): each listened on a host port
@@ -81,8 +67,8 @@ describe('a nested Vitest run that ends badly leaves nothing running', () => {
   /** Starts the crash fixture in `mode`; resolves once its test has its container (its report says where). */
   async function startCrashRun(mode: 'sigkill' | 'hang') {
     const watch = new RunWatch().start();
-    const reportFile = join(crash, `started-${watch.mark}.json`);
-    const run = runNode(crash, vitest(crash, '--pool', 'forks'), nestedEnv({ ...watch.env, CRASH_MODE: mode, CRASH_REPORT: reportFile }));
+    const reportFile = join(projects.crash(), `started-${watch.mark}.json`);
+    const run = runNode(projects.crash(), vitest(projects.crash(), '--pool', 'forks'), nestedEnv({ ...watch.env, CRASH_MODE: mode, CRASH_REPORT: reportFile }));
     let ended = false;
     void run.done.then(() => (ended = true));
     await until(() => existsSync(reportFile) || ended, 120_000, 'the test to start its container');

@@ -7,6 +7,9 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { beforeAll } from 'vitest';
+import { sharedRuntime } from '../../../src/harness/session.js';
+import { usePresetImages } from '../../support/preset-images.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 
@@ -73,4 +76,21 @@ export function runNode(cwd: string, args: string[], env: NodeJS.ProcessEnv, tim
     done,
     signalGroup: (signal) => process.kill(-child.pid!, signal),
   };
+}
+
+/**
+ * An example project and its crash fixture, installed once for the test file, with the images they
+ * name (upstream names; docker.io is mirrored to this run's registry) pulled first, so that the
+ * nested runs time their tests, not a pull.
+ */
+export function useNestedProjects(exampleDir: string, crashDir: string): { example: () => string; crash: () => string } {
+  usePresetImages();
+  const installed = { example: '', crash: '' };
+  beforeAll(async () => {
+    const rt = await sharedRuntime();
+    await Promise.all([rt.pull('nginx:1'), rt.pull('redis:7')]);
+    installed.example = installProject(exampleDir);
+    installed.crash = installProject(crashDir);
+  }, 300_000);
+  return { example: () => installed.example, crash: () => installed.crash };
 }
