@@ -9,11 +9,10 @@ import { runTool } from '../host-tool.js';
 import { which } from '../which.js';
 import * as sys from '../runtime/syscalls.js';
 
-/** Makes a new network namespace with loopback up, pinned at `file`. */
-export async function createNetns(file: string): Promise<void> {
+/** Makes a new network namespace pinned at `file`, and runs `ip` commands in it — one process for both. */
+export async function createNetns(file: string, commands: string[] = ['link set lo up']): Promise<void> {
   closeSync(openSync(file, 'w'));
-  await runTool('unshare', [`--net=${file}`, 'true'], { code: 'NETWORK_FAILED' });
-  await ipIn(file, ['link set lo up']);
+  await runTool('unshare', [`--net=${file}`, '--', ipPath(), '-batch', '-'], { input: `${commands.join('\n')}\n`, code: 'NETWORK_FAILED' });
 }
 
 /** Unpins a namespace: it ends (with the veths in it) once no process is left inside. */
@@ -27,8 +26,12 @@ export function removeNetns(file: string): void {
 }
 
 /** Runs `ip` commands (one per line of `ip -batch`) inside the namespace pinned at `file`. */
-export function ipIn(file: string, commands: string[]): Promise<void> {
+export async function ipIn(file: string, commands: string[]): Promise<void> {
+  await runTool('nsenter', [`--net=${file}`, '--', ipPath(), '-batch', '-'], { input: `${commands.join('\n')}\n`, code: 'NETWORK_FAILED' });
+}
+
+function ipPath(): string {
   const ip = which('ip');
-  if (!ip) return Promise.reject(new MayflyError('NETWORK_FAILED', 'user-defined networks need the ip command', { hint: 'apt install iproute2' }));
-  return runTool('nsenter', [`--net=${file}`, '--', ip, '-batch', '-'], { input: `${commands.join('\n')}\n`, code: 'NETWORK_FAILED' });
+  if (!ip) throw new MayflyError('NETWORK_FAILED', 'user-defined networks need the ip command', { hint: 'apt install iproute2' });
+  return ip;
 }

@@ -53,8 +53,7 @@ class Bridge {
   ensureUp(): Promise<void> {
     this.up ??= (async () => {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      await createNetns(this.netns);
-      await ipIn(this.netns, ['link set lo up', `link add ${BRIDGE} type bridge`, `addr add ${this.record.gateway}/24 dev ${BRIDGE}`, `link set ${BRIDGE} up`]);
+      await createNetns(this.netns, ['link set lo up', `link add ${BRIDGE} type bridge`, `addr add ${this.record.gateway}/24 dev ${BRIDGE}`, `link set ${BRIDGE} up`]);
     })().catch((e: unknown) => {
       this.up = undefined;
       removeNetns(this.netns);
@@ -83,14 +82,17 @@ export class SandboxNetworks {
   constructor(private readonly runDir: string) {}
 
   /**
-   * Wires the container's namespace (pinned at `netns`, already made) into each network, the first
-   * one carrying its default route unless outbound traffic has its own way out, and tells every
-   * member of those networks about it.
+   * Makes the container's namespace (pinned at `netns`) with a veth into each network — the first
+   * carrying its default route unless outbound traffic has its own way out — and tells every member
+   * of those networks about it. Two `ip` runs for one network: inside the new namespace (made by the
+   * same process), then on the bridge's side.
    */
   async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean }): Promise<Attachment[]> {
     const attachments: Attachment[] = [];
+    const enslave: Promise<void>[] = [];
     try {
-      const commands = ['link set lo up'];
+      const inside = ['link set lo up'];
+      const outside: { bridge: Bridge; veth: string }[] = [];
       for (const [i, m] of memberships.entries()) {
         const bridge = this.bridgeFor(m.network);
         await bridge.ensureUp();
@@ -100,12 +102,15 @@ export class SandboxNetworks {
         const veth = `v${member.id.slice(0, 12)}${i}`;
         bridge.members.set(member.id, { ...member, ip, aliases: m.aliases });
         attachments.push({ network: m.network.name, ip, gateway: m.network.gateway, interface: ifname, aliases: m.aliases });
-        await ipIn(bridge.netns, [`link add ${veth} type veth peer name ${ifname} netns ${netns}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`]);
-        commands.push(`addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`);
-        if (i === 0 && opts.defaultRoute) commands.push(`route add default via ${m.network.gateway}`);
+        inside.push(`link add ${ifname} type veth peer name ${veth} netns ${bridge.netns}`, `addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`);
+        if (i === 0 && opts.defaultRoute) inside.push(`route add default via ${m.network.gateway}`);
+        outside.push({ bridge, veth });
       }
-      await ipIn(netns, commands);
+      await createNetns(netns, inside);
+      enslave.push(...outside.map(({ bridge, veth }) => ipIn(bridge.netns, [`link set ${veth} master ${BRIDGE}`, `link set ${veth} up`])));
+      await Promise.all(enslave);
     } catch (e) {
+      await Promise.allSettled(enslave);
       this.disconnect(member.id);
       throw e;
     }

@@ -22,7 +22,7 @@ import { type FuseMount, mountFuseOverlay } from './fuse-overlay.js';
 import { execved, spawnShimProcess, type Shim } from './shim-pool.js';
 import { listeningPorts } from '../../network/listening-ports.js';
 import { getNetwork } from '../../network/network-store.js';
-import { createNetns, removeNetns } from '../../network/netns.js';
+import { removeNetns } from '../../network/netns.js';
 import type { Attachment, SandboxNetworks } from '../../network/sandbox-networks.js';
 import { HOST_ALIASES, HOST_GATEWAY, SLIRP_DNS, startOutbound, type Outbound, type OutboundSupport } from '../../network/outbound.js';
 import { PortForwarder, type PortMapping, type PublishedPort } from '../../network/port-forwarder.js';
@@ -121,7 +121,6 @@ export class SandboxContainer {
   private async connectNetworks(): Promise<StartPlan['network']> {
     const memberships = this.memberships();
     if (!memberships.length) return this.spec.network === 'host' ? 'host' : 'none';
-    await createNetns(this.netnsFile);
     const support = this.svc.outbound;
     const wantsOutbound = memberships.some((m) => !m.network.internal);
     if (wantsOutbound && !support.usable) this.svc.warnOnce(`containers on networks have no outbound access (${support.reason}): ${support.fix}`);
