@@ -51,7 +51,7 @@ import { memory } from './scenarios/memory.mjs';
 import { mountsMentioning, processesMatching } from './scenarios/procfs.mjs';
 import { ports } from './scenarios/ports.mjs';
 import { pull } from './scenarios/pull.mjs';
-import { postgres, staticSite } from './scenarios/services.mjs';
+import { postgres, redis, staticSite } from './scenarios/services.mjs';
 import { startTrue } from './scenarios/start-true.mjs';
 
 const repo = join(import.meta.dirname, '..'); // the snapshot
@@ -115,7 +115,7 @@ try {
   const prepared = JSON.parse(prep.stdout.trim().split('\n').pop());
   rmSync(join(work, 'images'), { recursive: true, force: true });
   ctx.registry = registry.host;
-  ctx.images = { busybox: prepared.busybox, nginx: `${registry.host}/library/nginx:latest`, postgres: `${registry.host}/library/postgres:latest` };
+  ctx.images = { busybox: prepared.busybox, nginx: `${registry.host}/library/nginx:latest`, postgres: `${registry.host}/library/postgres:latest`, redis: `${registry.host}/library/redis:latest` };
   ctx.imageSizes = {};
   for (const [k, ref] of Object.entries(ctx.images)) {
     const [, repoPath, tag] = /^[^/]+\/(.+):([^:]+)$/.exec(ref);
@@ -198,6 +198,7 @@ try {
   await run(1, () => startTrue(ctx));
   await run(2, () => staticSite(ctx, teardownRows));
   await run(3, () => postgres(ctx, teardownRows));
+  await run(9, () => redis(ctx, teardownRows));
   await run(4, () => concurrent(ctx, teardownRows));
   await run(8, () => memory(ctx));
   if (wanted(5)) killed = await killedOwnerRows(ctx);
@@ -270,7 +271,7 @@ const report = {
   systems: ctx.systems ?? {},
   imagesText: Object.entries(ctx.images)
     .map(([k, ref]) => `${k} \`${ref.replace(ctx.registry, 'REGISTRY')}\`${ctx.imageSizes?.[k] ? ` (${(ctx.imageSizes[k] / 1e6).toFixed(1)} MB of gzip layers)` : ''}`)
-    .join(', ') + ', from Docker Distribution (Debian `docker-registry`) on loopback; nginx and postgres are the presets’ look-alike images built by mayfly from presets/images on Debian 12.',
+    .join(', ') + ', from Docker Distribution (Debian `docker-registry`) on loopback; nginx, postgres and redis are the presets’ look-alike images built by mayfly from presets/images on Debian 12.',
   sections: sections.sort((a, b) => a.id - b.id).map(summarize),
   notes: [...notes, ...(ITER ? [`ITER=${ITER}: fewer iterations than a full run.`] : [])],
 };

@@ -2,6 +2,7 @@
 // check itself, then 10 ms, until it succeeds (Testcontainers uses its own wait strategies).
 import { spawn } from 'node:child_process';
 import pg from 'pg';
+import { connect } from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const now = () => performance.now();
@@ -52,6 +53,31 @@ export async function waitQuery(port) {
     await sleep(POLL_MS);
   }
   throw new Error(`postgres on port ${port}: no successful query within ${DEADLINE_MS} ms`);
+}
+
+/** One connection and a RESP `PING`; true when `+PONG` came back. */
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' }, () => s.write('PING\r\n'));
+    let got = '';
+    const done = (ok) => (s.destroy(), resolve(ok));
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.includes('\r\n')) done(got.startsWith('+PONG'));
+    });
+    s.on('error', () => done(false));
+    s.setTimeout(2000, () => done(false));
+  });
+}
+
+/** Until redis on 127.0.0.1:`port` answers PING. */
+export async function waitPing(port) {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (Date.now() < deadline) {
+    if (await redisPing(port)) return;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`redis on port ${port}: no PONG within ${DEADLINE_MS} ms`);
 }
 
 /** Spawns a program; resolves when it exits 0. */

@@ -6,7 +6,7 @@
 // with a wait strategy, and stop().
 import getPort from 'get-port';
 import { podman } from '../peers/podman.mjs';
-import { iterate, now, PG_PASSWORD, waitHttp, waitQuery } from './ready.mjs';
+import { iterate, now, PG_PASSWORD, waitHttp, waitPing, waitQuery } from './ready.mjs';
 
 const GAP_MS = 150;
 const PGDATA = '/var/lib/postgresql/data';
@@ -23,6 +23,12 @@ const SERVICES = {
     mayfly: (image) => ({ image, ports: [{ containerPort: 5432 }], env: { POSTGRES_PASSWORD: PG_PASSWORD }, tmpfs: [{ path: PGDATA }] }),
     podmanArgs: ['-e', `POSTGRES_PASSWORD=${PG_PASSWORD}`, '--tmpfs', PGDATA],
     ready: waitQuery,
+  },
+  redis: {
+    port: 6379,
+    mayfly: (image) => ({ image, ports: [{ containerPort: 6379 }] }),
+    podmanArgs: [],
+    ready: waitPing,
   },
 };
 
@@ -80,7 +86,9 @@ export async function serviceRows(ctx, kind, n) {
             ['Wait.forHttp("/", 80) with its defaults (1 s probe timeout and retry interval)', () => Wait.forHttp('/', 80), false],
             ['Wait.forHttp("/", 80).withReadTimeout(20) (probes every 20 ms)', () => Wait.forHttp('/', 80).withReadTimeout(20), true],
           ]
-        : [['Wait.forLogMessage(/ready to accept connections/, 2) (what its PostgreSQL module waited for), then the query', () => Wait.forLogMessage(/database system is ready to accept connections/, 2), true]];
+        : kind === 'redis'
+          ? [['Wait.forLogMessage(/Ready to accept connections/) (what its Redis module waits for), then PING', () => Wait.forLogMessage(/Ready to accept connections/), true]]
+          : [['Wait.forLogMessage(/ready to accept connections/, 2) (what its PostgreSQL module waited for), then the query', () => Wait.forLogMessage(/database system is ready to accept connections/, 2), true]];
     for (const [label, wait, ref] of variants) {
       const t = await iterate(n, 1, GAP_MS, async () => {
         const t0 = now();
@@ -118,4 +126,10 @@ export async function postgres(ctx, teardownRows) {
   const { start, teardown } = await serviceRows(ctx, 'postgres', ctx.iterations(8));
   teardownRows.push(...teardown);
   return { id: 3, shortTitle: 'postgres on tmpfs: start → first query', title: 'PostgreSQL (data on tmpfs): start to first successful query', unit: 'ms', rows: start, targets: targets3x };
+}
+
+export async function redis(ctx, teardownRows) {
+  const { start, teardown } = await serviceRows(ctx, 'redis', ctx.iterations(15));
+  teardownRows.push(...teardown);
+  return { id: 9, shortTitle: 'redis: start → first PING', title: 'Redis: start to first PONG on a random host port', unit: 'ms', rows: start, targets: targets3x };
 }
