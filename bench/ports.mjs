@@ -1,7 +1,7 @@
 // Published-port throughput (1 GB) and request/response round trips, beside a direct loopback
 // connection to the same server program (busybox nc) on the host, measured in one run.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -64,3 +64,4 @@ console.log(out);
 const resultsDir = process.env.RESULTS_DIR ?? join(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, `ports-${process.getuid() === 0 ? 'root' : 'rootless'}.md`), out);
+rmSync(work, { recursive: true, force: true }); // its runtime is closed by now: nothing of the bench stays
