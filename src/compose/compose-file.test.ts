@@ -1,12 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { interpolate, loadComposeFile, parseDuration, splitCommand } from './compose-file.js';
 import { servicePlan } from './service-options.js';
 
+const scratch = mkdtempSync(join(tmpdir(), 'mayfly-compose-file-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 function project(yaml: string, files: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'My Project!-'));
+  const dir = mkdtempSync(join(scratch, 'My Project!-'));
   writeFileSync(join(dir, 'compose.yaml'), yaml);
   for (const [f, c] of Object.entries(files)) writeFileSync(join(dir, f), c);
   return loadComposeFile(join(dir, 'compose.yaml'), 'proj');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   compose('down', '-v'); // the keeper itself is shared by the run's test files: global teardown ends it
+  rmSync(dir, { recursive: true, force: true });
   await runtime().rmi(IMAGE, { force: true }).catch(() => {});
 });
 
@@ -87,6 +88,7 @@ describe('mayfly compose', () => {
     const bad = mkdtempSync(join(tmpdir(), 'mayfly-compose-bad-'));
     writeFileSync(join(bad, 'docker-compose.yml'), 'services:\n  web:\n    image: x\n    ports: 80\n');
     const r = spawnSync(process.execPath, [BIN, 'compose', 'up', '-d'], { cwd: bad, encoding: 'utf8' });
+    rmSync(bad, { recursive: true, force: true });
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/services\.web\.ports/);
   });

@@ -1,18 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x as tarExtract } from 'tar';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { container, Wait } from '../../src/index.js';
 import { tarOf } from '../support/registry.js';
 import { BUSYBOX, caught } from '../support/runtime.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'mayfly-copy-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const sleeper = () => container().withLayers(BUSYBOX).withCommand(['sleep', '300']).withWaitStrategy(Wait.none());
 
 describe('copying files', () => {
   it('before start: host files, directories and content are in place (owned by the container root) when the program starts', async () => {
-    const host = mkdtempSync(join(tmpdir(), 'mayfly-copy-'));
+    const host = mkdtempSync(join(scratch, 'host-'));
     writeFileSync(join(host, 'app.conf'), 'port=8080\n');
     mkdirSync(join(host, 'site/css'), { recursive: true });
     writeFileSync(join(host, 'site/index.html'), '<h1>hi</h1>');
@@ -39,14 +42,14 @@ describe('copying files', () => {
     expect((await c.exec('cat /data/one.txt /data/nested/two.txt /data/from-archive.txt; stat -c %a /data/nested/two.txt')).stdout).toBe('onetwothree600\n');
     expect((await c.readFile('/data/nested/two.txt')).toString()).toBe('two');
 
-    const out = mkdtempSync(join(tmpdir(), 'mayfly-copy-out-'));
+    const out = mkdtempSync(join(scratch, 'out-'));
     await pipeline(await c.copyFrom('/data'), tarExtract({ cwd: out }));
     expect(readFileSync(join(out, 'data/nested/two.txt'), 'utf8')).toBe('two');
     expect((await caught(c.readFile('/no/such/file'))).code).toBe('COPY_FAILED');
   });
 
   it('a symlink planted in the container cannot steer a copy onto the host', async () => {
-    const victim = mkdtempSync(join(tmpdir(), 'mayfly-victim-'));
+    const victim = mkdtempSync(join(scratch, 'victim-'));
     await using c = await sleeper().start();
     // inside the container, /escape points at the host directory's path
     await c.exec(['ln', '-s', victim, '/escape']);
