@@ -67,6 +67,7 @@ volumes: { data: {} }
     expect(parseDuration('500ms')).toBe(0.5);
     expect(() => parseDuration('soon')).toThrow(/duration/);
     expect(splitCommand(`sh -c "echo 'a b' \\"c\\""`)).toEqual(['sh', '-c', `echo 'a b' "c"`]);
+    expect(() => splitCommand('echo "unclosed')).toThrow(/unterminated quote/);
     expect(interpolate({ a: ['$$HOME', '${X-def}', '${Y:-d2}', '$X'] }, { Y: '' }, 'f')).toEqual({ a: ['$HOME', 'def', 'd2', ''] });
   });
 });

@@ -9,6 +9,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MayflyError } from '../errors.js';
+import { splitWords } from '../image/build/dockerfile.js';
 import { parseWith } from '../runtime/spec.js';
 
 const stringList = z.union([z.string(), z.array(z.string())]);
@@ -130,30 +131,7 @@ export function parseDuration(v: string | number): number {
 
 /** A command line as compose splits it (quotes group, no shell). */
 export function splitCommand(v: string | string[]): string[] {
-  if (Array.isArray(v)) return v;
-  const out: string[] = [];
-  let cur = '';
-  let quote: string | undefined;
-  let any = false;
-  for (let i = 0; i < v.length; i++) {
-    const ch = v[i]!;
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"' && i + 1 < v.length) cur += v[++i];
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      any = true;
-    } else if (/\s/.test(ch)) {
-      if (cur || any) out.push(cur);
-      cur = '';
-      any = false;
-    } else if (ch === '\\' && i + 1 < v.length) cur += v[++i];
-    else cur += ch;
-  }
-  if (quote) throw new MayflyError('INVALID_OPTION', `unterminated quote in "${v}"`);
-  if (cur || any) out.push(cur);
-  return out;
+  return Array.isArray(v) ? v : splitWords(v, { strict: true });
 }
 
 /** KEY=VALUE lists and maps, as `environment`, `labels` and build `args` allow; `KEY` alone takes it from here. */

@@ -45,8 +45,11 @@ function logicalLines(text: string): { line: number; text: string }[] {
   return out;
 }
 
-/** Splits words the way the shell-less Dockerfile instructions do: spaces, with quotes. */
-export function splitWords(text: string): string[] {
+/**
+ * Splits words the way the shell-less Dockerfile instructions (and compose's `command:`) do:
+ * spaces, with quotes. `strict`: an unterminated quote is an error rather than the rest of the text.
+ */
+export function splitWords(text: string, opts: { strict?: boolean } = {}): string[] {
   const words: string[] = [];
   let word = '';
   let quote: string | undefined;
@@ -72,6 +75,7 @@ export function splitWords(text: string): string[] {
       inWord = true;
     }
   }
+  if (quote && opts.strict) throw new MayflyError('INVALID_OPTION', `unterminated quote in "${text}"`);
   if (inWord) words.push(word);
   return words;
 }
