@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRegistry } from './peers/registry.mjs';
 import { summary, timeRuns } from './stats.mjs';
+import { prepareImages } from './peers/images.mjs';
 
 const checkout = resolve(import.meta.dirname, '..');
 const runsAt = process.argv.indexOf('--runs');
@@ -20,14 +21,7 @@ const registry = await startRegistry(join(work, 'registry'));
 let rt;
 try {
   log(`registry on ${registry.host}; preparing images (the first run on a machine builds them: minutes)`);
-  const prep = spawnSync(join(checkout, 'node_modules/.bin/vite-node'), ['--config', join(checkout, 'bench/peers/vite-node.config.mjs'), join(checkout, 'bench/peers/prepare-images.mjs'), '--', registry.host, join(work, 'images')], {
-    cwd: checkout,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 1_800_000,
-  });
-  if (prep.status !== 0) throw new Error(`preparing the images failed (exit ${prep.status ?? prep.signal})`);
-  rmSync(join(work, 'images'), { recursive: true, force: true });
+  prepareImages(checkout, registry.host, join(work, 'images'));
 
   process.env.MAYFLY_HOME = join(work, 'home');
   process.env.MAYFLY_REGISTRY_MIRRORS = `docker.io=${registry.host}`;

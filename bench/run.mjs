@@ -53,6 +53,7 @@ import { ports } from './scenarios/ports.mjs';
 import { pull } from './scenarios/pull.mjs';
 import { postgres, redis, staticSite } from './scenarios/services.mjs';
 import { startTrue } from './scenarios/start-true.mjs';
+import { prepareImages } from './peers/images.mjs';
 
 const repo = join(import.meta.dirname, '..'); // the snapshot
 const checkout = process.env.MAYFLY_BENCH_CHECKOUT; // where results go and the images are built from
@@ -105,15 +106,7 @@ try {
   const registry = await startRegistry(join(work, 'registry'));
   cleanups.push(() => registry.stop());
   log(`registry on ${registry.host}; preparing images (the first run on a machine builds them: minutes)`);
-  const prep = spawnSync(join(checkout, 'node_modules/.bin/vite-node'), ['--config', join(checkout, 'bench/peers/vite-node.config.mjs'), join(checkout, 'bench/peers/prepare-images.mjs'), '--', registry.host, join(work, 'images')], {
-    cwd: checkout,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 1_800_000,
-  });
-  if (prep.status !== 0) throw new Error(`preparing the images failed (exit ${prep.status ?? prep.signal})`);
-  const prepared = JSON.parse(prep.stdout.trim().split('\n').pop());
-  rmSync(join(work, 'images'), { recursive: true, force: true });
+  const prepared = prepareImages(checkout, registry.host, join(work, 'images'));
   ctx.registry = registry.host;
   ctx.images = { busybox: prepared.busybox, nginx: `${registry.host}/library/nginx:latest`, postgres: `${registry.host}/library/postgres:latest`, redis: `${registry.host}/library/redis:latest` };
   ctx.imageSizes = {};

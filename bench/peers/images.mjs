@@ -1,0 +1,17 @@
+// Runs prepare-images.mjs (under vite-node: it imports the TypeScript test support) to put the
+// images every system runs into the registry at `registryHost`; returns what it printed as JSON.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function prepareImages(checkout, registryHost, workDir) {
+  const prep = spawnSync(join(checkout, 'node_modules/.bin/vite-node'), ['--config', join(checkout, 'bench/peers/vite-node.config.mjs'), join(checkout, 'bench/peers/prepare-images.mjs'), '--', registryHost, workDir], {
+    cwd: checkout,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 1_800_000,
+  });
+  if (prep.status !== 0) throw new Error(`preparing the images failed (exit ${prep.status ?? prep.signal})`);
+  rmSync(workDir, { recursive: true, force: true });
+  return JSON.parse(prep.stdout.trim().split('\n').pop());
+}
