@@ -7,6 +7,7 @@ import { SERVICE_LABEL, servicePlan } from '../compose/service-options.js';
 import type { KeptContainer } from '../keeper/protocol.js';
 import { followLogs, readLogs, type LogEntry } from '../runtime/logs.js';
 import { existingKeeper } from '../keeper/client.js';
+import { formatPorts } from '../runtime/addresses.js';
 import { parseFlags } from './args.js';
 import { printTable } from './table.js';
 
@@ -80,7 +81,7 @@ export async function composeCommand(argv: string[]): Promise<number> {
       const cs = await projectContainers(project);
       printTable([
         ['NAME', 'SERVICE', 'STATUS', 'PORTS'],
-        ...cs.map((c) => [c.name, c.labels[SERVICE_LABEL] ?? '', c.status === 'exited' ? `exited (${c.exitCode ?? 0})` : c.status, c.ports.map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}/${x.protocol}`).join(', ')]),
+        ...cs.map((c) => [c.name, c.labels[SERVICE_LABEL] ?? '', c.status === 'exited' ? `exited (${c.exitCode ?? 0})` : c.status, formatPorts(c.ports)]),
       ]);
       return 0;
     }

@@ -10,6 +10,7 @@ import type { KeptContainer } from '../keeper/protocol.js';
 import { followLogs, formatLogs, readLogs } from '../runtime/logs.js';
 import type { ContainerOptions } from '../runtime/runtime.js';
 import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
+import { formatPorts } from '../runtime/addresses.js';
 import { parseFlags } from './args.js';
 import { printTable } from './table.js';
 
@@ -27,10 +28,6 @@ async function connected(): Promise<KeeperConnection> {
   const k = await existingKeeper();
   if (!k) throw new MayflyError('CONTAINER_NOT_FOUND', 'no containers: none was started with `mayfly run -d`');
   return k;
-}
-
-function ports(c: KeptContainer): string {
-  return c.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
 function status(c: KeptContainer): string {
@@ -55,7 +52,7 @@ export async function psCommand(argv: string[]): Promise<number> {
     };
     printTable([
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'STATUS', 'PORTS', 'NAMES'],
-      ...shown.map((c) => [c.id.slice(0, 12), c.image ?? '<rootfs>', command(c), status(c), ports(c), c.name]),
+      ...shown.map((c) => [c.id.slice(0, 12), c.image ?? '<rootfs>', command(c), status(c), formatPorts(c.ports), c.name]),
     ]);
   }
   return 0;

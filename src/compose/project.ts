@@ -11,6 +11,7 @@ import type { KeptContainer } from '../keeper/protocol.js';
 import { createNetwork, listNetworks, readNetwork, removeNetwork } from '../network/network-store.js';
 import { mayflyHome } from '../paths.js';
 import { Runtime } from '../runtime/runtime.js';
+import { formatPorts } from '../runtime/addresses.js';
 import { layoutOf } from '../runtime/state.js';
 import { createVolume } from '../runtime/volumes.js';
 import type { ComposeProject } from './compose-file.js';
@@ -117,7 +118,7 @@ export async function composeUp(p: ComposeProject, opts: { services?: string[]; 
         await k.request({ op: 'remove', container: old.id });
       }
       const info = await k.request<KeptContainer>({ op: 'ensure', key, options: plan.options, detached: true });
-      say(`${info.created ? 'Started' : 'Running'} ${info.name}${info.ports.length ? `  ${info.ports.map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}/${x.protocol}`).join(', ')}` : ''}`);
+      say(`${info.created ? 'Started' : 'Running'} ${info.name}${info.ports.length ? `  ${formatPorts(info.ports)}` : ''}`);
       return { info, handle: new KeptHandle(k, info), plan };
     })();
     started.set(plan.service, pending);

@@ -52,8 +52,8 @@ export class StartedContainer {
   }
 
   /** The host port a container port is published on (Testcontainers' `getMappedPort`). */
-  port(containerPort: number): number {
-    return this.container.port(containerPort);
+  port(containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): number {
+    return this.container.port(containerPort, protocol);
   }
 
   /** `http://host:port/path` for a published port. */

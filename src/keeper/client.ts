@@ -12,6 +12,7 @@ import type { Attachment } from '../network/sandbox-networks.js';
 import { distFile, mayflyHome } from '../paths.js';
 import type { ExitStatus } from '../runtime/container.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
+import { hostOf, hostPortOf, ipOf, urlOf } from '../runtime/addresses.js';
 import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
 import { KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
 
@@ -149,26 +150,22 @@ export class KeptHandle {
     await this.k.request({ op: 'copy-out', container: this.id, path, archive });
   }
   get host(): string {
-    return this.info.ports[0]?.hostIp ?? '127.0.0.1';
+    return hostOf(this.info.ports);
   }
   ports(): PublishedPort[] {
     return [...this.info.ports];
   }
-  port(containerPort: number): number {
-    const p = this.info.ports.find((x) => x.containerPort === containerPort);
-    if (!p) throw new MayflyError('INVALID_OPTION', `container port ${containerPort} of ${this.name} is not published`);
-    return p.hostPort;
+  port(containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): number {
+    return hostPortOf(this.name, this.info.ports, containerPort, protocol);
   }
   url(containerPort: number, path = '/'): string {
-    return `http://${this.host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
+    return urlOf(this.name, this.info.ports, containerPort, path);
   }
   networks(): Attachment[] {
     return [...this.info.networks];
   }
   ip(network?: string): string {
-    const a = network ? this.info.networks.find((x) => x.network === network) : this.info.networks[0];
-    if (!a) throw new MayflyError('INVALID_OPTION', `container ${this.name} is not attached to ${network ?? 'a user-defined network'}`);
-    return a.ip;
+    return ipOf(this.name, this.info.networks, network);
   }
   exec(argv: string[], opts: { env?: Record<string, string>; user?: string; workingDir?: string } = {}): Promise<ExecResult> {
     return this.k.request({ op: 'exec', container: this.id, argv, ...opts });

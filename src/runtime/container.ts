@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isMayflyError, MayflyError } from '../errors.js';
 import type { PublishedPort } from '../network/port-forwarder.js';
 import type { Attachment } from '../network/sandbox-networks.js';
+import { hostOf, hostPortOf, ipOf, urlOf } from './addresses.js';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import type { SandboxClient } from './sandbox-client.js';
 import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
@@ -79,7 +80,7 @@ export class Container {
 
   /** The host address of published ports. */
   get host(): string {
-    return this.published[0]?.hostIp ?? '127.0.0.1';
+    return hostOf(this.published);
   }
 
   /** The published ports of the running container (like `docker port`). */
@@ -89,20 +90,12 @@ export class Container {
 
   /** The host port a container port is published on (`getMappedPort`). */
   port(containerPort: number, protocol: 'tcp' | 'udp' = 'tcp'): number {
-    const p = this.published.find((x) => x.containerPort === containerPort && x.protocol === protocol);
-    if (!p) {
-      throw new MayflyError('INVALID_OPTION', `container port ${containerPort} of ${this.name} is not published`, {
-        hint: this.published.length ? `published: ${this.published.map((x) => x.containerPort).join(', ')}` : 'publish it with ports: [{ containerPort }] or publishAll',
-      });
-    }
-    return p.hostPort;
+    return hostPortOf(this.name, this.published, containerPort, protocol);
   }
 
   /** `http://host:port/path` for a published container port. */
   url(containerPort: number, path = '/'): string {
-    const p = this.published.find((x) => x.containerPort === containerPort && x.protocol === 'tcp');
-    const host = p && p.hostIp.includes(':') ? `[${p.hostIp}]` : (p?.hostIp ?? this.host);
-    return `http://${host}:${this.port(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
+    return urlOf(this.name, this.published, containerPort, path);
   }
 
   /** The user-defined networks of the running container: address, interface and aliases on each. */
@@ -112,9 +105,7 @@ export class Container {
 
   /** The container's address on a network (its first one by default), as its peers reach it. */
   ip(network?: string): string {
-    const a = network ? this.attachments.find((x) => x.network === network) : this.attachments[0];
-    if (!a) throw new MayflyError('INVALID_OPTION', `container ${this.name} is not attached to ${network ? `network ${network}` : 'a user-defined network'} (or is not running)`);
-    return a.ip;
+    return ipOf(this.name, this.attachments, network);
   }
 
   /** Resolves when the container's PID 1 exits, with Docker's exit code (128+n for signal n). */
