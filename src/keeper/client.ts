@@ -44,12 +44,18 @@ export class KeeperConnection {
       if (m.ok) p?.resolve(m.value);
       else p?.reject(MayflyError.fromJSON(m.error));
     });
-    socket.once('close', () => {
-      for (const p of this.pending.values()) p.reject(new MayflyError('SANDBOX_GONE', 'the mayfly keeper went away'));
-      this.pending.clear();
-      if (connection === this) connection = undefined;
-    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        for (const p of this.pending.values()) p.reject(new MayflyError('SANDBOX_GONE', 'the mayfly keeper went away'));
+        this.pending.clear();
+        if (connection === this) connection = undefined;
+        resolve();
+      }),
+    );
   }
+
+  /** settles when the keeper closes the connection (it shuts down, or dies) */
+  readonly closed: Promise<void>;
 
   request<T>(req: Distribute<KeeperRequest>): Promise<T> {
     const id = this.nextId++;
@@ -216,13 +222,9 @@ export async function existingKeeper(): Promise<KeeperConnection | undefined> {
 
 /** Ends the keeper of this MAYFLY_HOME, and with it every container it holds (e.g. at the end of a CI run). */
 export async function stopKeeper(): Promise<void> {
-  const socket = await tryConnect(join(mayflyHome(), KEEPER_SOCKET));
-  if (!socket) return;
-  const k = connection ?? new KeeperConnection(socket);
+  const k = await existingKeeper();
+  if (!k) return;
   await k.request({ op: 'shutdown' }).catch(() => {});
-  await new Promise<void>((r) => {
-    socket.once('close', () => r());
-    setTimeout(r, 5000).unref();
-  });
-  connection = undefined;
+  // it closes every connection once its containers are gone
+  await Promise.race([k.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
 }
