@@ -6,8 +6,8 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import getPort from 'get-port';
-import { busyboxRootfs } from '../dist/fixtures/busybox-rootfs.js';
-import { Runtime } from '../dist/runtime/runtime.js';
+import { busyboxRootfs } from '../dist/runtime/busybox-rootfs.js';
+import { Runtime } from '../dist/engine/runtime.js';
 import { summary } from './stats.mjs';
 import { throughput, roundTrips } from './net-measure.mjs';
 

@@ -2,7 +2,7 @@
 // presets.staticSite() costs for an unchanged folder (no build: a walk of the folder and a store
 // lookup) and for a folder with one changed file (one layer rebuilt).
 //   npm run build && node bench/presets.mjs [--runs N]
-// The images are the presets' look-alikes (test/support/preset-images.ts) in a local registry that
+// The images are the presets' look-alikes (src/presets/lookalike/) in a local registry that
 // docker.io is mirrored to, as in the tests; everything runs in a private MAYFLY_HOME, removed after.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +73,7 @@ try {
 } finally {
   await rt?.();
   await registry.stop();
-  const cleanup = spawnSync(process.execPath, ['-e', `import('${join(checkout, 'dist/runtime/runtime.js')}').then(async ({ Runtime }) => { const rt = await Runtime.start({ home: ${JSON.stringify(join(work, 'home'))}, onWarning: () => {} }); for (const i of rt.images()) await rt.rmi(i.id, { force: true }); await rt.prune(); await rt.close(); })`], { stdio: 'inherit' });
+  const cleanup = spawnSync(process.execPath, ['-e', `import('${join(checkout, 'dist/engine/runtime.js')}').then(async ({ Runtime }) => { const rt = await Runtime.start({ home: ${JSON.stringify(join(work, 'home'))}, onWarning: () => {} }); for (const i of rt.images()) await rt.rmi(i.id, { force: true }); await rt.prune(); await rt.close(); })`], { stdio: 'inherit' });
   if (cleanup.status !== 0) log('could not empty the bench store');
   rmSync(work, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import getPort from 'get-port';
 import { RegistryClient } from '../dist/image/registry/index.js';
 import { hostPlatform } from '../dist/image/registry/platform.js';
-import { Runtime } from '../dist/runtime/runtime.js';
+import { Runtime } from '../dist/engine/runtime.js';
 import { podmanEnv, podmanUnavailable, PODMAN_CONFIG } from './peers/podman.mjs';
 import { summary } from './stats.mjs';
 

@@ -8,6 +8,11 @@ const fmt = (v, unit) => {
   return v >= 100 ? v.toFixed(0) : v.toFixed(1);
 };
 
+/**
+ * One row of a scenario's table: a system's figures (`values`), or why it has none (`failed`).
+ * @typedef {{ system: string, label: string, short?: string, values?: number[], failed?: string, floor?: boolean, main?: boolean, peer?: boolean, chart?: boolean, unit?: string, backToBack?: boolean }} Row
+ */
+
 /** values → median, p90, n, kept beside the row's other fields. */
 export function summarize(section) {
   const rows = section.rows.map((r) => (r.values && !r.failed ? { ...r, ...summary(r.values) } : r));

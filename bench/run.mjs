@@ -6,6 +6,8 @@
 //   ITER=3 npm run bench          fewer iterations everywhere (while working on the bench)
 //   ONLY=1,2 npm run bench        some scenarios only (5's kill test runs when 5 is listed)
 //   BYTES=1e8 ROUNDS=500          smaller port measurements (scenario 7)
+//   NAME=databases ONLY=11,12,13  results in bench/results/databases-<who>.* instead of peers-<who>.*
+//                                 (a partial run leaves the full one as it is)
 //
 // Needs: root (the podman peer is rootful), the peers installed (scripts/bench-peers-setup.sh, which
 // `npm run bench` runs first), Debian's package archive on first use (the preset images are built
@@ -13,7 +15,7 @@
 // container, the registry, podman's API service and podman's private store are removed at the end,
 // and the run checks that they are.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,7 +30,7 @@ if (!process.env.MAYFLY_BENCH_PKG) {
   for (const f of ['package.json', 'bin', 'dist', 'bench']) cpSync(join(checkout, f), join(pkg, f), { recursive: true });
   symlinkSync(join(checkout, 'node_modules'), join(pkg, 'node_modules'));
   const child = spawn(process.execPath, [join(pkg, 'bench/run.mjs')], { stdio: 'inherit', env: { ...process.env, MAYFLY_BENCH_PKG: pkg, MAYFLY_BENCH_CHECKOUT: checkout } });
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig)); // the run cleans up, then this removes the snapshot
+  for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(sig, () => child.kill(sig)); // the run cleans up, then this removes the snapshot
   const code = await new Promise((r) => child.once('exit', (c, s) => r(c ?? (s ? 128 : 1))));
   rmSync(pkg, { recursive: true, force: true });
   try {
@@ -38,7 +40,7 @@ if (!process.env.MAYFLY_BENCH_PKG) {
   }
   process.exit(code);
 }
-const { Runtime } = await import('../dist/runtime/runtime.js');
+const { Runtime } = await import('../dist/engine/runtime.js');
 import { renderChart } from './chart.mjs';
 import { mayflyConfig, mayflyProcesses } from './peers/mayfly.mjs';
 import { PODMAN_CONFIG, PODMAN_DIR, conmonPids, podman, podmanEnv, podmanUnavailable, resetPodman, startPodmanService } from './peers/podman.mjs';
@@ -51,8 +53,12 @@ import { memory } from './scenarios/memory.mjs';
 import { mountsMentioning, processesMatching } from './scenarios/procfs.mjs';
 import { ports } from './scenarios/ports.mjs';
 import { pull } from './scenarios/pull.mjs';
+import { rebuild } from './scenarios/rebuild.mjs';
 import { postgres, redis, staticSite } from './scenarios/services.mjs';
+import { isolation, mysqlPreset, postgresPreset } from './scenarios/databases.mjs';
 import { startTrue } from './scenarios/start-true.mjs';
+import { cliLatency } from './scenarios/cli.mjs';
+import { migrate } from './scenarios/migrate.mjs';
 import { prepareImages } from './peers/images.mjs';
 
 const repo = join(import.meta.dirname, '..'); // the snapshot
@@ -65,12 +71,22 @@ const who = process.getuid() === 0 ? 'root' : 'rootless';
 const startedAt = Date.now();
 
 mkdirSync('/var/tmp/mayfly-bench', { recursive: true });
+// podman's private store and configuration (PODMAN_DIR) serve one run at a time: a second run
+// waits here rather than resetting the store under the first one (held until this process exits)
+{
+  const { tryLock } = await import('../dist/sys/locks.js');
+  const fd = openSync('/var/tmp/mayfly-bench/run.lock', 'a');
+  for (let said = false; !tryLock(fd); said = true) {
+    if (!said) log('another bench run holds /var/tmp/mayfly-bench/run.lock: waiting for it');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 const work = mkdtempSync('/var/tmp/mayfly-bench/run-');
 chmodSync(work, 0o755); // the unprivileged half of scenario 1 keeps its home here
 const mayflyHome = join(work, 'home');
 process.env.MAYFLY_HOME = mayflyHome;
 
-const ctx = { repo, work, mayflyHome, iterations: (n) => ITER ?? n, images: {}, log };
+const ctx = { repo, checkout, work, mayflyHome, iterations: (n) => ITER ?? n, images: {}, log };
 const cleanups = [];
 const notes = [];
 let failed = false;
@@ -108,11 +124,17 @@ try {
   log(`registry on ${registry.host}; preparing images (the first run on a machine builds them: minutes)`);
   const prepared = prepareImages(checkout, registry.host, join(work, 'images'));
   ctx.registry = registry.host;
-  ctx.images = { busybox: prepared.busybox, nginx: `${registry.host}/library/nginx:latest`, postgres: `${registry.host}/library/postgres:latest`, redis: `${registry.host}/library/redis:latest` };
+  ctx.images = {
+    busybox: prepared.busybox,
+    nginx: `${registry.host}/library/nginx:latest`,
+    postgres: `${registry.host}/library/postgres:latest`,
+    redis: `${registry.host}/library/redis:latest`,
+    mysql: `${registry.host}/library/mysql:8.4`,
+  };
   ctx.imageSizes = {};
   for (const [k, ref] of Object.entries(ctx.images)) {
     const [, repoPath, tag] = /^[^/]+\/(.+):([^:]+)$/.exec(ref);
-    const m = await (await fetch(`http://${registry.host}/v2/${repoPath}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).json();
+    const m = /** @type {{ layers: { size: number }[] }} */ (await (await fetch(`http://${registry.host}/v2/${repoPath}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).json());
     ctx.imageSizes[k] = m.layers.reduce((a, l) => a + l.size, 0);
   }
 
@@ -192,11 +214,17 @@ try {
   await run(2, () => staticSite(ctx, teardownRows));
   await run(3, () => postgres(ctx, teardownRows));
   await run(9, () => redis(ctx, teardownRows));
+  await run(11, () => postgresPreset(ctx));
+  await run(12, () => mysqlPreset(ctx));
+  await run(13, () => isolation(ctx));
+  await run(15, () => migrate(ctx));
   await run(4, () => concurrent(ctx, teardownRows));
   await run(8, () => memory(ctx));
   if (wanted(5)) killed = await killedOwnerRows(ctx);
   await run(6, () => pull(ctx));
   await run(7, () => ports(ctx));
+  await run(10, () => rebuild(ctx));
+  await run(14, () => cliLatency(ctx));
 
   // 5. what a normal teardown left: mayfly's runtime must end with no trace once closed
   if (wanted(5)) {
@@ -264,7 +292,7 @@ const report = {
   systems: ctx.systems ?? {},
   imagesText: Object.entries(ctx.images)
     .map(([k, ref]) => `${k} \`${ref.replace(ctx.registry, 'REGISTRY')}\`${ctx.imageSizes?.[k] ? ` (${(ctx.imageSizes[k] / 1e6).toFixed(1)} MB of gzip layers)` : ''}`)
-    .join(', ') + ', from Docker Distribution (Debian `docker-registry`) on loopback; nginx, postgres and redis are the presets’ look-alike images built by mayfly from presets/images on Debian 12.',
+    .join(', ') + ', from Docker Distribution (Debian `docker-registry`) on loopback; nginx, postgres, redis and mysql (MariaDB 10.11 keeping the official images’ contract) are the presets’ look-alike images built by mayfly from presets/images on Debian 12.',
   sections: sections.sort((a, b) => a.id - b.id).map(summarize),
   notes: [...notes, ...(ITER ? [`ITER=${ITER}: fewer iterations than a full run.`] : [])],
 };
@@ -272,8 +300,9 @@ const md = renderMarkdown(report);
 console.log(md);
 const dir = join(checkout, 'bench/results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `peers-${who}.md`), md);
-writeFileSync(join(dir, `peers-${who}.svg`), renderChart(report));
-writeFileSync(join(dir, `peers-${who}.json`), `${JSON.stringify(report, (k, v) => (k === 'values' || k === 'fixed' || k === 'container' ? v?.map((x) => Math.round(x * 100) / 100) : v), 1)}\n`);
-log(`wrote bench/results/peers-${who}.md, .svg and .json in ${((Date.now() - startedAt) / 60000).toFixed(1)} min`);
+const name = `${process.env.NAME ?? 'peers'}-${who}`;
+writeFileSync(join(dir, `${name}.md`), md);
+writeFileSync(join(dir, `${name}.svg`), renderChart(report));
+writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(report, (k, v) => (k === 'values' || k === 'fixed' || k === 'container' ? v?.map((x) => Math.round(x * 100) / 100) : v), 1)}\n`);
+log(`wrote bench/results/${name}.md, .svg and .json in ${((Date.now() - startedAt) / 60000).toFixed(1)} min`);
 process.exit(failed ? 1 : 0);

@@ -15,8 +15,8 @@
 # is left alone. Why that configuration differs from podman's defaults is written there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/podman-packages.sh
 PACKAGES=(
-  podman runc crun conmon netavark aardvark-dns containernetworking-plugins iptables
   slirp4netns passt uidmap fuse-overlayfs skopeo docker-registry
   util-linux busybox-static mmdebstrap acl
 )

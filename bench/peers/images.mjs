@@ -1,11 +1,16 @@
-// Runs prepare-images.mjs (under vite-node: it imports the TypeScript test support) to put the
+// Runs prepare-images.mjs (in a process of its own: it keeps a sandbox of its own) to put the
 // images every system runs into the registry at `registryHost`; returns what it printed as JSON.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * @param {string} checkout
+ * @param {string} registryHost
+ * @param {string} workDir
+ */
 export function prepareImages(checkout, registryHost, workDir) {
-  const prep = spawnSync(join(checkout, 'node_modules/.bin/vite-node'), ['--config', join(checkout, 'bench/peers/vite-node.config.mjs'), join(checkout, 'bench/peers/prepare-images.mjs'), '--', registryHost, workDir], {
+  const prep = spawnSync(process.execPath, [join(checkout, 'bench/peers/prepare-images.mjs'), registryHost, workDir], {
     cwd: checkout,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -35,24 +35,30 @@ function podmanVersion() {
   return r.status === 0 ? r.stdout.trim().split(' ').pop() : '(not installed)';
 }
 
-/** The environment that points podman (and skopeo) at the private configuration; `registries`: host:port served over plain HTTP. */
-export function podmanEnv(registries = []) {
-  mkdirSync(PODMAN_DIR, { recursive: true });
+/**
+ * The environment that points podman (and skopeo) at the private configuration; `registries`:
+ * host:port served over plain HTTP; `dir`: where configuration and state live (the bench's own by
+ * default; the CI job container tests keep theirs apart, test/job-container/). Podman's scratch
+ * directory (tmp_dir, /run/libpod by default) is private too: two stores sharing it trip over
+ * each other's state.
+ */
+export function podmanEnv(registries = [], dir = PODMAN_DIR) {
+  mkdirSync(dir, { recursive: true });
   writeFileSync(
-    join(PODMAN_DIR, 'containers.conf'),
+    join(dir, 'containers.conf'),
     `[containers]\ndefault_ulimits = ["nofile=${NOFILE}:${NOFILE}", "nproc=${NPROC}:${NPROC}"]\n` +
-      '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n',
+      `[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\ntmp_dir = "${dir}/run/libpod"\n`,
   );
-  writeFileSync(join(PODMAN_DIR, 'storage.conf'), `[storage]\ndriver = "overlay"\ngraphroot = "${PODMAN_DIR}/graph"\nrunroot = "${PODMAN_DIR}/run"\n`);
+  writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/graph"\nrunroot = "${dir}/run"\n`);
   writeFileSync(
-    join(PODMAN_DIR, 'registries.conf'),
+    join(dir, 'registries.conf'),
     `unqualified-search-registries = []\n${registries.map((r) => `[[registry]]\nlocation = "${r}"\ninsecure = true\n`).join('')}`,
   );
   return {
     ...process.env,
-    CONTAINERS_CONF: join(PODMAN_DIR, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: join(PODMAN_DIR, 'storage.conf'),
-    CONTAINERS_REGISTRIES_CONF: join(PODMAN_DIR, 'registries.conf'),
+    CONTAINERS_CONF: join(dir, 'containers.conf'),
+    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
   };
 }
 

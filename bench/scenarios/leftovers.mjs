@@ -21,7 +21,12 @@ function entries(dir) {
   }
 }
 
-/** What is there now, for one system. */
+/**
+ * What is there now, for one system.
+ * @param {string} system
+ * @param {any} ctx
+ * @param {{ home?: string, pids?: number[] }} [opts]
+ */
 export async function leftoversNow(system, ctx, { home, pids = [] } = {}) {
   const alive = pids.filter((p) => existsSync(`/proc/${p}`));
   const marker = processesMatching(`sleep ${MARKER_SECONDS}`).length;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 const [system, image, seconds] = process.argv.slice(2);
 const command = ['sleep', seconds];
 if (system === 'mayfly') {
-  const { Runtime } = await import('../../dist/runtime/runtime.js');
+  const { Runtime } = await import('../../dist/engine/runtime.js');
   const rt = await Runtime.start({ onWarning: () => {} });
   await rt.run({ image, command });
 } else if (system === 'podman') {

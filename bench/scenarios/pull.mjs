@@ -4,7 +4,7 @@
 // into an empty storage root (download, verify, extract).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Runtime } from '../../dist/runtime/runtime.js';
+import { Runtime } from '../../dist/engine/runtime.js';
 import { PODMAN_DIR, podman } from '../peers/podman.mjs';
 import { iterate, now, runProgram } from './ready.mjs';
 

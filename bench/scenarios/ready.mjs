@@ -81,6 +81,12 @@ export async function waitPing(port) {
 }
 
 /** Spawns a program; resolves when it exits 0. */
+/**
+ * @param {string} file
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} [opts]
+ * @returns {Promise<void>}
+ */
 export function runProgram(file, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const p = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });

@@ -80,6 +80,7 @@ export async function serviceRows(ctx, kind, n) {
 
   if (ctx.tc) {
     const { GenericContainer, Wait } = ctx.tc.module;
+    /** @type {[string, () => any, boolean][]} */
     const variants =
       kind === 'nginx'
         ? [

@@ -1,43 +1,50 @@
 /** `mayfly pull` and `mayfly images`. */
-import { MayflyError } from '../errors.js';
 import { familiarName, parseReference } from '../image/reference.js';
-import { ImageStore } from '../image/store/image-store.js';
-import { mayflyHome } from '../paths.js';
-import { Runtime } from '../runtime/runtime.js';
-import { parseFlags } from './args.js';
+import { LocalImages } from '../engine/images.js';
+import type { ParsedCommand } from './command-line/definition.js';
+import { bool, text } from './command-line/values.js';
+import { ago } from './output/durations.js';
+import { renderListing } from './output/listing.js';
 import { progressPrinter } from './progress.js';
-import { printTable } from './table.js';
+import { withRuntime } from './with-runtime.js';
 
-export async function pullCommand(argv: string[]): Promise<number> {
-  const { flags, rest } = parseFlags(argv, [{ names: ['--platform'], kind: 'string', key: 'platform' }], 'pull');
-  const [ref] = rest;
-  if (!ref || rest.length > 1) throw new MayflyError('INVALID_OPTION', 'usage: mayfly pull [--platform os/arch[/variant]] IMAGE');
-  const rt = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
-  try {
-    const rec = await rt.pull(ref, { onProgress: progressPrinter(), ...(flags.platform ? { platform: flags.platform as string } : {}) });
+export async function pullCommand({ flags, args }: ParsedCommand): Promise<number> {
+  const ref = args[0]!;
+  const platform = text(flags, 'platform');
+  return withRuntime(async (rt) => {
+    const rec = await rt.pull(ref, { ...(bool(flags, 'quiet') ? {} : { onProgress: progressPrinter() }), ...(platform ? { platform } : {}) });
     process.stdout.write(`${familiarName(parseReference(ref))}: ${rec.id} (${rec.layers.length} layers, ${(rec.size / 1e6).toFixed(1)} MB) from ${rec.source}\n`);
     return 0;
-  } finally {
-    await rt.close();
-  }
+  });
 }
 
-export function imagesCommand(argv: string[]): number {
-  const { flags } = parseFlags(argv, [{ names: ['-q', '--quiet'], kind: 'boolean', key: 'quiet' }], 'images');
-  const rows: string[][] = [];
-  for (const rec of new ImageStore(mayflyHome()).list()) {
-    const id = rec.id.replace(/^sha256:/, '').slice(0, 12);
-    if (flags.quiet) {
-      rows.push([id]);
-      continue;
-    }
+const IMAGE_COLUMNS: [string, string][] = [
+  ['Repository', 'REPOSITORY'],
+  ['Tag', 'TAG'],
+  ['ID', 'IMAGE ID'],
+  ['CreatedSince', 'CREATED'],
+  ['Size', 'SIZE'],
+];
+
+/** `mayfly images [REPOSITORY[:TAG]]`: a row per name (an image without one shows as <none>). */
+export function imagesCommand({ flags, args }: ParsedCommand): number {
+  const noTrunc = bool(flags, 'no-trunc');
+  const wanted = args[0] ? parseReference(args[0]) : undefined;
+  const wantedTag = args[0] && /:[^/]+$/.test(args[0]) ? wanted?.tag : undefined;
+  const rows: Record<string, unknown>[] = [];
+  for (const rec of new LocalImages().images()) {
+    const id = noTrunc ? rec.id : rec.id.replace(/^sha256:/, '').slice(0, 12);
+    const created = rec.config.created ?? rec.pulledAt;
     for (const name of rec.names.length ? rec.names : ['<none>:<none>']) {
       const ref = name.startsWith('<none>') ? undefined : parseReference(name);
+      if (wanted && (!ref || ref.registry !== wanted.registry || ref.repository !== wanted.repository || (wantedTag && ref.tag !== wantedTag))) continue;
       const repo = ref ? familiarName({ ...ref, tag: undefined, digest: undefined } as typeof ref).replace(/:latest$/, '') : '<none>';
-      rows.push([repo, ref?.tag ?? '<none>', id, rec.config.created ?? rec.pulledAt, `${(rec.size / 1e6).toFixed(1)} MB`]);
+      rows.push({ Repository: repo, Tag: ref?.tag ?? '<none>', ID: id, Digest: rec.manifestDigest, CreatedAt: created, CreatedSince: ago(created), Size: `${(rec.size / 1e6).toFixed(1)}MB` });
     }
   }
-  if (!flags.quiet) rows.unshift(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']);
-  printTable(rows);
+  // -q: each image once
+  const quiet = bool(flags, 'quiet');
+  const shown = quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
+  process.stdout.write(renderListing(shown, { columns: IMAGE_COLUMNS, quietField: 'ID', headers: { Digest: 'DIGEST', CreatedAt: 'CREATED AT' } }, { format: text(flags, 'format'), quiet }));
   return 0;
 }

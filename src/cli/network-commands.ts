@@ -1,67 +1,99 @@
-/** `mayfly network create|ls|rm|inspect|prune`: network records need no sandbox, only the store's files. */
-import { MayflyError } from '../errors.js';
-import { createNetwork, getNetwork, listNetworks, networkUsers, removeNetwork } from '../network/network-store.js';
-import { mayflyHome } from '../paths.js';
-import { layoutOf } from '../runtime/state.js';
-import { parseFlags } from './args.js';
-import { printTable } from './table.js';
-import { subcommandHelp } from './with-runtime.js';
+/** `mayfly network create|ls|inspect|rm|prune`: network records need no sandbox, only the store's files. */
+import { MayflyError } from '../core/errors.js';
+import { mayflyHome } from '../core/paths.js';
+import { layoutOf } from '../model/layout.js';
+import { createNetwork, listNetworks, networkUsers, removeNetwork } from '../network/network-store.js';
+import type { ParsedCommand } from './command-line/definition.js';
+import { bool, keyValues, list, text } from './command-line/values.js';
+import { renderListing } from './output/listing.js';
+import { keeper, type KeeperConnection } from '../keeper/client.js';
+import { findContainer } from './containers.js';
 
-const USAGE = `Usage: mayfly network COMMAND
+const layout = () => layoutOf(mayflyHome());
 
-  create [--label K=V] [--internal] NAME
-                              a network whose containers reach each other by name and alias, and the
-                              outside world (--internal: they do not)
-  ls [-q]                     list networks
-  inspect NAME...             records as JSON, with the containers attached now
-  rm [-f] NAME...             remove networks (-f: even while containers are attached)
-  prune                       remove every network no container is attached to
-`;
+/** Docker's drivers that mayfly does not have, and why */
+const OTHER_DRIVERS: Record<string, string> = {
+  overlay: 'overlay networks span the hosts of a swarm; mayfly runs on one host',
+  macvlan: 'macvlan gives containers addresses on the host\'s own network, which a rootless runtime cannot do',
+  ipvlan: 'ipvlan shares the host\'s interface, which a rootless runtime cannot do',
+  host: 'host is built in: use --network host',
+  none: 'none is built in: use --network none',
+};
 
-export function networkCommand(argv: string[]): number {
-  const [sub, ...args] = argv;
-  const l = layoutOf(mayflyHome());
-  switch (sub) {
-    case 'create': {
-      const { flags, rest } = parseFlags(args, [{ names: ['--label', '-l'], kind: 'list', key: 'label' }, { names: ['--internal'], kind: 'boolean', key: 'internal' }], 'network create');
-      if (rest.length !== 1) throw new MayflyError('INVALID_OPTION', 'usage: mayfly network create [--label K=V] [--internal] NAME');
-      const labels = Object.fromEntries(((flags.label as string[] | undefined) ?? []).map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)]));
-      const n = createNetwork(l, { name: rest[0]!, labels, internal: Boolean(flags.internal) });
-      process.stdout.write(`${n.id}\n`);
-      return 0;
-    }
-    case 'ls':
-    case 'list': {
-      const { flags } = parseFlags(args, [{ names: ['-q', '--quiet'], kind: 'boolean', key: 'quiet' }], 'network ls');
-      const nets = listNetworks(l);
-      if (flags.quiet) printTable(nets.map((n) => [n.name]));
-      else printTable([['NETWORK ID', 'NAME', 'SUBNET', 'CREATED'], ...nets.map((n) => [n.id.slice(0, 12), n.name, n.subnet, n.createdAt])]);
-      return 0;
-    }
-    case 'inspect': {
-      if (!args.length) throw new MayflyError('INVALID_OPTION', 'usage: mayfly network inspect NAME...');
-      const out = args.map((name) => ({ ...getNetwork(l, name), containers: networkUsers(l, name) }));
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      return 0;
-    }
-    case 'rm':
-    case 'remove': {
-      const { flags, rest } = parseFlags(args, [{ names: ['-f', '--force'], kind: 'boolean', key: 'force' }], 'network rm');
-      if (!rest.length) throw new MayflyError('INVALID_OPTION', 'usage: mayfly network rm [-f] NAME...');
-      for (const name of rest) {
-        removeNetwork(l, name, { force: Boolean(flags.force) });
-        process.stdout.write(`${name}\n`);
-      }
-      return 0;
-    }
-    case 'prune':
-      for (const n of listNetworks(l)) {
-        if (networkUsers(l, n.name).length) continue;
-        removeNetwork(l, n.name);
-        process.stdout.write(`${n.name}\n`);
-      }
-      return 0;
-    default:
-      return subcommandHelp('network', sub, USAGE);
+export function networkCreate({ flags, args }: ParsedCommand): number {
+  const driver = text(flags, 'driver') ?? 'bridge';
+  if (driver !== 'bridge') {
+    throw new MayflyError('INVALID_OPTION', `network driver "${driver}" is not supported: ${OTHER_DRIVERS[driver] ?? 'mayfly has only the bridge driver'}`, {
+      hint: 'use --driver bridge (the default)',
+    });
   }
+  const n = createNetwork(layout(), { name: args[0]!, labels: keyValues(list(flags, 'label')), internal: bool(flags, 'internal') });
+  process.stdout.write(`${n.id}\n`);
+  return 0;
 }
+
+/** `host` and `none` as Docker lists them: built in, without a record */
+export const BUILTIN_IDS: Record<'host' | 'none', string> = {
+  host: '6f1c9a7d2e4b8c0a5d3e1f7b9a2c4e6d8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c',
+  none: '0a2c4e6f8b1d3f5a7c9e0b2d4f6a8c1e3f5b7d9a0c2e4f6b8d1a3c5e7f9b0d2a',
+};
+
+export function networkLs({ flags }: ParsedCommand): number {
+  const noTrunc = bool(flags, 'no-trunc');
+  const records = [
+    ...listNetworks(layout()),
+    ...(['host', 'none'] as const).map((name) => ({ id: BUILTIN_IDS[name], name, internal: false, labels: {}, createdAt: '', builtin: true })),
+  ].sort((a, b) => a.name.localeCompare(b.name));
+  const rows = records.map((n) => ({
+    ID: noTrunc ? n.id : n.id.slice(0, 12),
+    Name: n.name,
+    Driver: n.name === 'host' ? 'host' : n.name === 'none' ? 'null' : 'bridge',
+    Scope: 'local',
+    IPv6: 'false',
+    Internal: String(n.internal),
+    Labels: Object.entries(n.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    CreatedAt: n.createdAt,
+  }));
+  const columns: [string, string][] = [
+    ['ID', 'NETWORK ID'],
+    ['Name', 'NAME'],
+    ['Driver', 'DRIVER'],
+    ['Scope', 'SCOPE'],
+  ];
+  process.stdout.write(renderListing(rows, { columns, quietField: 'ID' }, { format: text(flags, 'format'), quiet: bool(flags, 'quiet') }));
+  return 0;
+}
+
+export function networkRm({ flags, args }: ParsedCommand): number {
+  for (const name of args) {
+    removeNetwork(layout(), name, { force: bool(flags, 'force') });
+    process.stdout.write(`${name}\n`);
+  }
+  return 0;
+}
+
+export function networkPrune(): number {
+  const l = layout();
+  for (const n of listNetworks(l)) {
+    if (n.builtin || networkUsers(l, n.name).length) continue;
+    removeNetwork(l, n.name);
+    process.stdout.write(`${n.name}\n`);
+  }
+  return 0;
+}
+
+async function onContainer(ref: string, act: (k: KeeperConnection, id: string) => Promise<unknown>): Promise<number> {
+  const c = findContainer(ref);
+  await act(await keeper(), c.id);
+  return 0;
+}
+
+/** `mayfly network connect [--alias A] NETWORK CONTAINER`: at once if it runs, at its next start otherwise. */
+export const networkConnect = ({ flags, args }: ParsedCommand) =>
+  onContainer(args[1]!, (k, id) => k.request({ op: 'connect', container: id, network: args[0]!, aliases: list(flags, 'alias') }));
+
+/** `mayfly network disconnect NETWORK CONTAINER` */
+export const networkDisconnect = ({ flags, args }: ParsedCommand) =>
+  onContainer(args[1]!, (k, id) => k.request({ op: 'disconnect', container: id, network: args[0]!, force: bool(flags, 'force') }));

@@ -1,164 +1,179 @@
-/** `mayfly run`: start a container in the foreground, stream its output, exit with its code. */
+/** `mayfly run`: a container from the command line's flags; in the foreground, or with -d in the keeper. */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MayflyError } from '../errors.js';
-import { Runtime, type ContainerOptions } from '../runtime/runtime.js';
-import { parseContainerSpec, parsePortFlag, parseTmpfsFlag, parseVolumeFlag, type ContainerSpecInput } from '../runtime/spec.js';
-import { parseFlags, type FlagSpec } from './args.js';
-import { runDetached } from './detached-commands.js';
+import { MayflyError } from '../core/errors.js';
+import { mayflyHome } from '../core/paths.js';
+import type { ContainerOptions } from '../engine/runtime.js';
+import { attach, type AttachSession } from '../keeper/attach-client.js';
+import { keeper } from '../keeper/client.js';
+import type { KeptContainer } from '../keeper/protocol.js';
+import { parseAddHostFlag, parseMountFlag, parsePortFlag, parseTmpfsFlag, parseVolumeFlag } from '../model/docker-flags.js';
+import type { Flags, ParsedCommand } from './command-line/definition.js';
+import { bool, keyValues, list, num, text } from './command-line/values.js';
+import { checkInputDevice, connectUserTerminal, terminalSize } from './user-terminal.js';
 
-export const RUN_USAGE = `Usage: mayfly run [OPTIONS] IMAGE [COMMAND [ARG...]]
-       mayfly run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]
-
-Runs a command in a new container (the image's Entrypoint/Cmd by default) and exits with its
-exit code (125: mayfly failed, 126: command cannot be run, 127: command not found).
-
-Options:
-      --rootfs DIR          run a plain directory as the container's only (read-only) layer
-      --entrypoint CMD      replace the image's entrypoint
-      --pull WHEN           missing (default), always or never
-  -d, --detach              run in the background (in the mayfly keeper) and print the container ID;
-                            mayfly ps / logs / exec / stop / rm drive it
-      --rm                  remove the container when it exits (always the case in the foreground)
-      --name NAME           container name
-      --network NET         none (default: own namespace, loopback only), host, or a network
-                            made with \`mayfly network create\` (containers on it reach each other by name)
-      --network-alias NAME  another name for the container on its network
-  -p, --publish [IP:]HOST:CONTAINER  publish a container port (HOST 0 or CONTAINER alone: any free port)
-  -P, --publish-all         publish every exposed port (the image's EXPOSE and --expose) on a free port
-      --expose PORT         declare a container port
-      --tmpfs PATH[:OPTS]   mount a tmpfs, e.g. /data:size=64m,mode=1777
-  -v, --volume SRC:DST[:ro] bind mount (SRC absolute) or named volume (SRC a name)
-  -e, --env KEY=VALUE       set an environment variable (KEY alone copies it from here)
-  -u, --user USER[:GROUP]   run as this user (name or id, resolved in the container)
-  -w, --workdir DIR         working directory inside the container
-  -h, --hostname NAME       container host name
-  -m, --memory SIZE         memory limit, e.g. 64m (needs cgroups: see mayfly doctor)
-      --cpus N              CPU limit, e.g. 1.5
-      --pids-limit N        process limit
-      --init                run a tiny init (tini) as PID 1 that forwards signals and reaps zombies
-      --stop-signal SIG     signal for stop (default SIGTERM)
-      --stop-timeout SECS   seconds before SIGKILL (default 10)
-`;
-
-const FLAGS: FlagSpec[] = [
-  { names: ['--rootfs'], kind: 'string', key: 'rootfs' },
-  { names: ['--entrypoint'], kind: 'string', key: 'entrypoint' },
-  { names: ['--pull'], kind: 'string', key: 'pull' },
-  { names: ['--rm'], kind: 'boolean', key: 'rm' },
-  { names: ['--name'], kind: 'string', key: 'name' },
-  { names: ['--network', '--net'], kind: 'string', key: 'network' },
-  { names: ['--network-alias', '--net-alias'], kind: 'list', key: 'networkAlias' },
-  { names: ['-p', '--publish'], kind: 'list', key: 'publish' },
-  { names: ['-P', '--publish-all'], kind: 'boolean', key: 'publishAll' },
-  { names: ['--expose'], kind: 'list', key: 'expose' },
-  { names: ['--tmpfs'], kind: 'list', key: 'tmpfs' },
-  { names: ['-v', '--volume'], kind: 'list', key: 'volume' },
-  { names: ['-e', '--env'], kind: 'list', key: 'env' },
-  { names: ['-u', '--user'], kind: 'string', key: 'user' },
-  { names: ['-w', '--workdir'], kind: 'string', key: 'workdir' },
-  { names: ['-h', '--hostname'], kind: 'string', key: 'hostname' },
-  { names: ['-m', '--memory'], kind: 'string', key: 'memory' },
-  { names: ['--cpus'], kind: 'string', key: 'cpus' },
-  { names: ['--pids-limit'], kind: 'string', key: 'pids' },
-  { names: ['--init'], kind: 'boolean', key: 'init' },
-  { names: ['--stop-signal'], kind: 'string', key: 'stopSignal' },
-  { names: ['--stop-timeout'], kind: 'string', key: 'stopTimeout' },
-  { names: ['--help'], kind: 'boolean', key: 'help' },
-  { names: ['-d', '--detach'], kind: 'boolean', key: 'detach' },
-];
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new MayflyError('INVALID_OPTION', `${flag} expects a number, got "${v}"`);
-  return n;
-}
-
-export function specFromRunArgs(argv: string[]): { spec: ContainerOptions; help: boolean; detach?: boolean } {
-  const { flags: f, rest: args } = parseFlags(argv, FLAGS, 'run');
-  if (f.help) return { spec: {}, help: true };
-  const image = f.rootfs ? undefined : args[0];
-  const rest = image ? args.slice(1) : args;
-  if (!f.rootfs && !image) throw new MayflyError('INVALID_OPTION', 'mayfly run needs an IMAGE or --rootfs DIR', { hint: 'see `mayfly run --help`' });
-  if (f.pull && !['missing', 'always', 'never'].includes(f.pull as string)) throw new MayflyError('INVALID_OPTION', `--pull must be missing, always or never, got "${f.pull}"`);
+/** `-e KEY=VALUE`, or `-e KEY` to pass this process's value on (left out when unset, as Docker does) */
+function envFrom(flags: Flags): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const e of (f.env as string[] | undefined) ?? []) {
+  const lines = list(flags, 'env-file').flatMap((file) => {
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MayflyError('INVALID_OPTION', `--env-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    return content.split(/\r?\n/).filter((l) => l.trim() && !l.trimStart().startsWith('#'));
+  });
+  for (const e of [...lines, ...list(flags, 'env')]) {
     const i = e.indexOf('=');
     if (i < 0) {
       if (process.env[e] !== undefined) env[e] = process.env[e]!;
     } else env[e.slice(0, i)] = e.slice(i + 1);
   }
-  const binds = [];
-  const volumes = [];
-  for (const v of (f.volume as string[] | undefined) ?? []) {
-    const m = parseVolumeFlag(v);
-    if ('bind' in m) binds.push(m.bind);
-    else volumes.push(m.volume);
-  }
-  const spec: ContainerOptions = {
-    ...(image ? { image } : { layers: [resolve(f.rootfs as string)] }),
-    ...(rest.length || !image ? { command: rest } : {}),
-    ...(f.entrypoint ? { entrypoint: [f.entrypoint as string] } : {}),
-    ...(f.pull ? { pull: f.pull as 'missing' | 'always' | 'never' } : {}),
-    env,
-    tmpfs: ((f.tmpfs as string[] | undefined) ?? []).map(parseTmpfsFlag),
-    binds,
-    volumes,
-    init: Boolean(f.init),
-    ports: ((f.publish as string[] | undefined) ?? []).map(parsePortFlag),
-    publishAll: Boolean(f.publishAll),
-    exposedPorts: ((f.expose as string[] | undefined) ?? []).map((p) => num(p.replace(/\/tcp$/, ''), '--expose')!),
-    limits: {
-      ...(f.memory ? { memory: f.memory as string } : {}),
-      ...(f.cpus ? { cpus: num(f.cpus as string, '--cpus')! } : {}),
-      ...(f.pids ? { pids: num(f.pids as string, '--pids-limit')! } : {}),
-    },
-    ...(f.name ? { name: f.name as string } : {}),
-    ...(f.network ? { network: f.network as string } : {}),
-    ...(f.networkAlias ? { networkAliases: f.networkAlias as string[] } : {}),
-    ...(f.user ? { user: f.user as string } : {}),
-    ...(f.workdir ? { workingDir: f.workdir as string } : {}),
-    ...(f.hostname ? { hostname: f.hostname as string } : {}),
-    ...(f.stopSignal ? { stopSignal: f.stopSignal as string } : {}),
-    ...(f.stopTimeout ? { stopTimeout: num(f.stopTimeout as string, '--stop-timeout')! } : {}),
-  };
-  return { spec, help: false, detach: Boolean(f.detach) };
+  return env;
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
-  const { spec, help, detach } = specFromRunArgs(argv);
-  if (help) {
-    process.stdout.write(RUN_USAGE);
-    return 0;
+/** The container's options from run's (and create's) flags; `args` are IMAGE [COMMAND...] (or COMMAND... with --rootfs). */
+export function containerOptions(flags: Flags, args: string[], verb: string): ContainerOptions {
+  const rootfs = text(flags, 'rootfs');
+  const image = rootfs ? undefined : args[0];
+  const command = image ? args.slice(1) : args;
+  if (!rootfs && !image) throw new MayflyError('INVALID_OPTION', `mayfly ${verb} needs an IMAGE (or --rootfs DIR)`, { hint: `see 'mayfly ${verb} --help'` });
+  const binds = [];
+  const volumes = [];
+  const tmpfs = list(flags, 'tmpfs').map(parseTmpfsFlag);
+  for (const v of list(flags, 'volume')) {
+    const m = parseVolumeFlag(v);
+    if ('bind' in m) binds.push({ ...m.bind, source: resolve(m.bind.source) });
+    else volumes.push(m.volume);
   }
-  if (!spec.image) parseContainerSpec(spec as ContainerSpecInput); // report bad options before any namespace is made
-  if (detach) return runDetached(spec);
-  const runtime = await Runtime.start({ onWarning: (m) => process.stderr.write(`mayfly: warning: ${m}\n`) });
+  for (const v of list(flags, 'mount')) {
+    const m = parseMountFlag(v);
+    if ('bind' in m) binds.push(m.bind);
+    else if ('volume' in m) volumes.push(m.volume);
+    else tmpfs.push(m.tmpfs);
+  }
+  const expose = list(flags, 'expose').map((p) => {
+    const n = Number(p.replace(/\/tcp$/, ''));
+    if (!Number.isInteger(n)) throw new MayflyError('INVALID_OPTION', `invalid value "${p}" for --expose: expected a port number (80 or 80/tcp)`);
+    return n;
+  });
+  const entrypoint = text(flags, 'entrypoint');
+  const labels = keyValues(list(flags, 'label'));
+  const opt = (key: string, value: unknown) => (value === undefined ? {} : { [key]: value });
+  return {
+    ...(image ? { image } : { layers: [resolve(rootfs!)] }),
+    ...(command.length || !image ? { command } : {}),
+    ...(entrypoint !== undefined ? { entrypoint: entrypoint === '' ? [] : [entrypoint] } : {}),
+    ...opt('pull', text(flags, 'pull')),
+    env: envFrom(flags),
+    tmpfs,
+    binds,
+    volumes,
+    init: bool(flags, 'init'),
+    openStdin: bool(flags, 'interactive'),
+    tty: bool(flags, 'tty'),
+    ports: list(flags, 'publish').map(parsePortFlag),
+    publishAll: bool(flags, 'publish-all'),
+    exposedPorts: expose,
+    limits: { ...opt('memory', text(flags, 'memory')), ...opt('cpus', num(flags, 'cpus')), ...opt('pids', num(flags, 'pids-limit')) },
+    ...(Object.keys(labels).length ? { labels } : {}),
+    ...opt('name', text(flags, 'name')),
+    // Docker's default network, unless told otherwise (the harness's default is none: see README)
+    network: text(flags, 'network') ?? 'bridge',
+    ...(list(flags, 'network-alias').length ? { networkAliases: list(flags, 'network-alias') } : {}),
+    ...opt('user', text(flags, 'user')),
+    ...opt('workingDir', text(flags, 'workdir')),
+    ...opt('hostname', text(flags, 'hostname')),
+    ...opt('stopSignal', text(flags, 'stop-signal')),
+    ...opt('stopTimeout', num(flags, 'stop-timeout')),
+    ...(list(flags, 'cap-add').length ? { capAdd: list(flags, 'cap-add') } : {}),
+    ...(list(flags, 'cap-drop').length ? { capDrop: list(flags, 'cap-drop') } : {}),
+    ...(list(flags, 'security-opt').length ? { securityOpt: list(flags, 'security-opt') } : {}),
+    ...(bool(flags, 'privileged') ? { privileged: true } : {}),
+    ...(list(flags, 'add-host').length ? { extraHosts: list(flags, 'add-host').map(parseAddHostFlag) } : {}),
+  };
+}
+
+/**
+ * An image that is not in the store is pulled here, with progress, as `docker run` does ("Unable to
+ * find image … locally"), before the keeper is asked to run it; `--pull always` too.
+ */
+async function ensureImage(options: ContainerOptions, platform: string | undefined): Promise<void> {
+  if (!options.image || options.pull === 'never') return;
+  if (options.pull !== 'always') {
+    const { ImageStore } = await import('../image/store/image-store.js');
+    if (new ImageStore(mayflyHome()).find(options.image)) return;
+    const { parseReference } = await import('../image/reference.js');
+    parseReference(options.image); // a wrong name is said as such, not as a missing image
+    process.stderr.write(`Unable to find image '${options.image}' locally\n`);
+  }
+  const [{ withRuntime }, { progressPrinter }] = await Promise.all([import('./with-runtime.js'), import('./progress.js')]);
+  await withRuntime((rt) => rt.pull(options.image!, { onProgress: progressPrinter(), ...(platform ? { platform } : {}) }));
+  options.pull = 'missing';
+}
+
+/** `mayfly run -d`: prints the new container's ID, as Docker does. */
+async function runDetached(options: ContainerOptions, autoRemove: boolean): Promise<number> {
+  const k = await keeper();
+  const key = `detached-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const c = await k.request<KeptContainer>({ op: 'ensure', key, options, detached: true, autoRemove });
+  process.stdout.write(`${c.id}\n`);
+  for (const p of c.ports) process.stderr.write(`mayfly: ${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
+  return 0;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * `mayfly run`: the keeper makes and starts the container (where the `-d` ones live, so it can join
+ * their networks) and streams its output here; the exit code is the container's. Without --rm the
+ * container stays, exited, for `ps -a`, `logs`, `start`, `commit`; if this process is killed, the
+ * keeper stops and removes it.
+ */
+export async function runCommand({ flags, args }: ParsedCommand): Promise<number> {
+  const options = containerOptions(flags, args, 'run');
+  const autoRemove = bool(flags, 'rm');
+  const detach = bool(flags, 'detach');
+  const interactive = Boolean(options.openStdin);
+  const tty = Boolean(options.tty);
+  if (!detach) checkInputDevice(interactive, tty);
+  await ensureImage(options, text(flags, 'platform'));
+  if (detach) return runDetached(options, autoRemove);
+  let session: AttachSession | undefined;
+  let disconnect = () => {};
+  const early: NodeJS.Signals[] = [];
+  const forward = (sig: NodeJS.Signals) => (session ? session.signal(sig) : early.push(sig));
+  for (const s of FORWARDED) process.on(s, forward);
   try {
-    const container = await runtime.create(spec);
-    // Signals go to the container, as `docker run` proxies them. SIGINT and SIGTERM also start a
-    // stop: a PID 1 without a handler ignores them, so SIGKILL follows after the stop timeout (or
-    // at once on a second one) — `timeout`, Ctrl-C and CI cancellations always end the container.
-    let stopping = false;
-    const forward = (sig: NodeJS.Signals) => {
-      if (sig !== 'SIGINT' && sig !== 'SIGTERM') return void container.kill(sig).catch(() => {});
-      if (stopping) return void container.kill('SIGKILL').catch(() => {});
-      stopping = true;
-      void container.stop({ signal: sig }).catch(() => {});
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-    for (const s of signals) process.on(s, forward);
-    try {
-      await container.start({ onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data) });
-      for (const p of container.ports()) process.stderr.write(`mayfly: ${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
-      for (const n of container.networks()) process.stderr.write(`mayfly: on network ${n.network} as ${n.ip} (${n.interface})\n`);
-      const { exitCode } = await container.wait();
-      return exitCode;
-    } finally {
-      for (const s of signals) process.off(s, forward);
-      await container.remove({ force: true });
-    }
+    const size = tty ? terminalSize() : undefined;
+    session = await attach(
+      { op: 'run', options, autoRemove, ...(size ? { size } : {}) },
+      {
+        onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data),
+        onStarted: (c) => {
+          for (const p of c.ports) process.stderr.write(`mayfly: ${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
+          // where a user-defined network put it (Docker's default bridge goes unsaid, as in Docker)
+          for (const n of c.networks) if (n.network !== 'bridge') process.stderr.write(`mayfly: on network ${n.network} as ${n.ip} (${n.interface})\n`);
+        },
+      },
+    );
+    for (const s of early.splice(0)) session.signal(s);
+    disconnect = connectUserTerminal(session, { interactive, tty });
+    const end = await session.done;
+    if (end.detached) process.stderr.write('\nread escape sequence\n');
+    return end.exitCode;
   } finally {
-    await runtime.close();
+    disconnect();
+    for (const s of FORWARDED) process.off(s, forward);
   }
+}
+
+/** `mayfly create`: the container, made and kept, not started; prints its ID. */
+export async function createCommand({ flags, args }: ParsedCommand): Promise<number> {
+  const options = containerOptions(flags, args, 'create');
+  await ensureImage(options, text(flags, 'platform'));
+  const c = await (await keeper()).request<KeptContainer>({ op: 'create', options, autoRemove: bool(flags, 'rm') });
+  process.stdout.write(`${c.id}\n`);
+  return 0;
 }

@@ -1,120 +1,207 @@
-/** A compose service as mayfly's container options, plus what readiness needs (its healthcheck). */
+/**
+ * A compose service as what mayfly runs: the container options, the files mounted into it (secrets,
+ * configs), what it waits for (depends_on) and how its readiness is checked (healthcheck), the image
+ * it builds, and a key that changes whenever any of it does (a changed service is recreated).
+ */
 import { createHash } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
-import { MayflyError } from '../errors.js';
+import { resolve } from 'node:path';
+import { MayflyError } from '../core/errors.js';
+import { parseAddHostFlag } from '../model/docker-flags.js';
+import type { ContainerOptions } from '../engine/runtime.js';
 import type { Healthcheck } from '../harness/wait/index.js';
-import type { ContainerOptions } from '../runtime/runtime.js';
-import { parsePortFlag, parseTmpfsFlag } from '../runtime/spec.js';
-import { envRecord, parseDuration, readEnvFiles, splitCommand, type ComposeProject, type ComposeService } from './compose-file.js';
+import type { ComposeService } from './compose-schema.js';
+import { envRecord, parseDuration, readEnvFiles, splitCommand, type ComposeProject } from './compose-file.js';
+import { mountedFiles, mountedFilesDigest, type MountedFile } from './mounted-files.js';
+import { serviceMounts } from './service-mounts.js';
+import { composeExpose, composePorts } from './service-ports.js';
+import { dependenciesOf, type Dependency } from './service-selection.js';
+
+export { volumeName } from './service-mounts.js';
 
 export const PROJECT_LABEL = 'mayfly.compose.project';
 export const SERVICE_LABEL = 'mayfly.compose.service';
+/** set on containers of `compose run`: not the service's own container */
+export const ONEOFF_LABEL = 'mayfly.compose.oneoff';
+
+export interface BuildPlan {
+  /** the image name: the service's `image`, else `<project>-<service>` */
+  tag: string;
+  /** `build.tags`: more names for it */
+  tags: string[];
+  context: string;
+  dockerfile?: string;
+  /** `dockerfile_inline` */
+  dockerfileText?: string;
+  target?: string;
+  args: Record<string, string>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  pull: boolean;
+  /** `build.secrets`: for `RUN --mount=type=secret,id=ID`, from the top-level secrets */
+  secrets: { id: string; source: { file: string } | { content: string } }[];
+}
+
+/** A healthcheck as compose gives it: any field may be left to the image's HEALTHCHECK. */
+export type ServiceHealthcheck = Partial<Healthcheck> & { disabled?: boolean };
 
 export interface ServicePlan {
   service: string;
   options: ContainerOptions;
-  /** what `depends_on` waits for: started, healthy, or finished with 0 */
-  dependsOn: { service: string; condition: 'service_started' | 'service_healthy' | 'service_completed_successfully' }[];
-  healthcheck?: Healthcheck;
-  /** `${project}-${service}` when built here */
-  builtImage?: { tag: string; context: string; dockerfile?: string; args: Record<string, string> };
-  /** changes when anything that makes the container changes: a different one is recreated */
+  /** secrets and configs, bound read-only when the container is made (mounted-files.ts) */
+  files: MountedFile[];
+  /** bind sources made as directories when missing */
+  createHostPaths: string[];
+  dependsOn: Dependency[];
+  healthcheck?: ServiceHealthcheck;
+  build?: BuildPlan;
+  /** when to pull (or build) the image before starting */
+  pullPolicy: 'always' | 'never' | 'missing' | 'build';
+  /** `attach: false`: its output is not shown by a foreground `up` */
+  attach: boolean;
+  warnings: string[];
+  /** changes when anything that makes the container changes */
   key: string;
 }
 
+/** The name a top-level network has on this machine: `name:`, the external name, or `<project>_<key>`. */
 export function networkName(p: ComposeProject, net: string): string {
   const def = p.content.networks?.[net];
-  return def?.name ?? (def?.external ? net : `${p.name}_${net}`);
+  const ext = def?.external;
+  return def?.name ?? (typeof ext === 'object' && ext.name ? ext.name : ext ? net : `${p.name}_${net}`);
 }
 
-export function volumeName(p: ComposeProject, vol: string): string {
-  const def = p.content.volumes?.[vol];
-  return def?.name ?? (def?.external ? vol : `${p.name}_${vol}`);
-}
-
-function healthcheckOf(def: ComposeService): Healthcheck | undefined {
+function healthcheckOf(def: ComposeService): ServiceHealthcheck | undefined {
   const h = def.healthcheck;
-  if (!h || h.disable || !h.test) return undefined;
-  const test = typeof h.test === 'string' ? ['CMD-SHELL', h.test] : h.test;
-  const ns = (d: string | number | undefined) => (d === undefined ? undefined : Math.round(parseDuration(d) * 1e9));
+  if (!h) return undefined;
+  const test = h.test === undefined ? undefined : typeof h.test === 'string' ? ['CMD-SHELL', h.test] : h.test;
+  if (h.disable || test?.[0] === 'NONE') return { disabled: true };
+  const ns = (d: string | number) => Math.round(parseDuration(d) * 1e9);
   return {
-    test,
-    ...(h.interval !== undefined ? { interval: ns(h.interval)! } : {}),
-    ...(h.timeout !== undefined ? { timeout: ns(h.timeout)! } : {}),
-    ...(h.start_period !== undefined ? { startPeriod: ns(h.start_period)! } : {}),
+    ...(test ? { test } : {}),
+    ...(h.interval !== undefined ? { interval: ns(h.interval) } : {}),
+    ...(h.timeout !== undefined ? { timeout: ns(h.timeout) } : {}),
+    ...(h.start_period !== undefined ? { startPeriod: ns(h.start_period) } : {}),
     ...(h.retries !== undefined ? { retries: h.retries } : {}),
   };
 }
 
-function ports(def: ComposeService): NonNullable<ContainerOptions['ports']> {
-  return (def.ports ?? []).map((p) => {
-    if (typeof p === 'number') return { containerPort: p };
-    if (typeof p === 'string') return parsePortFlag(p);
-    return { containerPort: p.target, hostPort: p.published === undefined ? 0 : Number(p.published), ...(p.host_ip ? { hostIp: p.host_ip } : {}) };
-  });
-}
-
-function mounts(p: ComposeProject, service: string, def: ComposeService): Pick<ContainerOptions, 'binds' | 'volumes' | 'tmpfs'> {
-  const binds: NonNullable<ContainerOptions['binds']> = [];
-  const volumes: NonNullable<ContainerOptions['volumes']> = [];
-  const tmpfs: NonNullable<ContainerOptions['tmpfs']> = [];
-  const hostPath = (src: string) => (isAbsolute(src) ? src : resolve(p.dir, src));
-  for (const v of def.volumes ?? []) {
-    if (typeof v !== 'string') {
-      if (v.type === 'tmpfs') tmpfs.push({ path: v.target });
-      else if (v.type === 'bind') binds.push({ source: hostPath(v.source ?? ''), target: v.target, readonly: v.read_only ?? false });
-      else if (v.source) volumes.push({ name: volumeName(p, v.source), target: v.target, readonly: v.read_only ?? false });
-      else tmpfs.push({ path: v.target });
-      continue;
-    }
-    const parts = v.split(':');
-    if (parts.length === 1) {
-      tmpfs.push({ path: parts[0]! }); // an anonymous volume: throwaway data, kept in memory
-      continue;
-    }
-    const [src, target, mode = 'rw'] = parts as [string, string, string?];
-    if (mode !== 'ro' && mode !== 'rw') throw new MayflyError('INVALID_OPTION', `service ${service}: volume "${v}": mode must be ro or rw`);
-    const readonly = mode === 'ro';
-    if (src.startsWith('.') || src.startsWith('/') || src.startsWith('~')) binds.push({ source: hostPath(src.replace(/^~/, process.env.HOME ?? '~')), target, readonly });
-    else volumes.push({ name: volumeName(p, src), target, readonly });
-  }
-  const t = def.tmpfs;
-  for (const spec of typeof t === 'string' ? [t] : (t ?? [])) tmpfs.push(parseTmpfsFlag(spec));
-  return { binds, volumes, tmpfs };
+/** Aliases other services give this one with `links: [service:alias]`. */
+function linkAliases(p: ComposeProject, service: string): string[] {
+  return Object.values(p.content.services).flatMap((d) => (d.links ?? []).map((l) => l.split(':')).filter(([s, a]) => s === service && a && a !== service).map(([, a]) => a!));
 }
 
 function networks(p: ComposeProject, service: string, def: ComposeService): Pick<ContainerOptions, 'network' | 'networkAliases' | 'networks'> {
-  const entries: [string, string[]][] = !def.networks
-    ? [['default', []]]
-    : Array.isArray(def.networks)
-      ? def.networks.map((n) => [n, []])
-      : Object.entries(def.networks).map(([n, v]) => [n, v?.aliases ?? []]);
-  const [first, ...rest] = entries.map(([n, aliases]) => ({ name: networkName(p, n), aliases: [service, ...aliases] }));
-  return { network: first!.name, networkAliases: first!.aliases, networks: rest };
+  if (def.network_mode === 'host' || def.network_mode === 'none') return { network: def.network_mode };
+  const entries = !def.networks ? [['default', null] as const] : Array.isArray(def.networks) ? def.networks.map((n) => [n, null] as const) : Object.entries(def.networks);
+  const links = linkAliases(p, service);
+  const attached = entries.map(([n, att], i) => {
+    if (n !== 'default' && !(n in (p.content.networks ?? {}))) {
+      throw new MayflyError('INVALID_OPTION', `service ${service} joins network ${n}, which is not declared in the top-level networks`, { hint: `add it: networks: { ${n}: {} }` });
+    }
+    return { name: networkName(p, n), aliases: [service, ...(att?.aliases ?? []), ...links], priority: att?.priority ?? 0, gw: att?.gw_priority ?? 0, i };
+  });
+  // the first network carries the default route: the highest gw_priority, then priority, then as written
+  attached.sort((a, b) => b.gw - a.gw || b.priority - a.priority || a.i - b.i);
+  const [first, ...rest] = attached;
+  return { network: first!.name, networkAliases: first!.aliases, networks: rest.map((a) => ({ name: a.name, aliases: a.aliases })) };
+}
+
+function limits(def: ComposeService): NonNullable<ContainerOptions['limits']> {
+  const l = def.deploy?.resources?.limits;
+  const cpus = l?.cpus ?? def.cpus ?? (def.cpu_quota !== undefined ? Number(def.cpu_quota) / Number(def.cpu_period ?? 100_000) : undefined);
+  const memory = l?.memory ?? def.mem_limit;
+  const pids = l?.pids ?? def.pids_limit;
+  return {
+    ...(memory !== undefined ? { memory } : {}),
+    ...(cpus !== undefined && Number(cpus) > 0 ? { cpus: Number(cpus) } : {}),
+    ...(pids !== undefined && pids > 0 ? { pids } : {}),
+  };
+}
+
+function buildPlan(p: ComposeProject, service: string, def: ComposeService): BuildPlan | undefined {
+  if (def.build === undefined) return undefined;
+  const b = typeof def.build === 'string' ? { context: def.build } : def.build;
+  const context = resolve(p.dir, b.context ?? '.');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')) {
+    throw new MayflyError('INVALID_OPTION', `service ${service}: build context ${context}: remote build contexts (Git URLs) are not supported; clone it and give the directory`);
+  }
+  return {
+    tag: def.image ?? `${p.name}-${service}`,
+    tags: ('tags' in b && b.tags) || [],
+    context,
+    ...('dockerfile' in b && b.dockerfile ? { dockerfile: resolve(context, b.dockerfile) } : {}),
+    ...('dockerfile_inline' in b && b.dockerfile_inline !== undefined ? { dockerfileText: b.dockerfile_inline } : {}),
+    ...('target' in b && b.target ? { target: b.target } : {}),
+    args: envRecord('args' in b ? b.args : undefined, p.vars),
+    labels: envRecord('labels' in b ? b.labels : undefined, p.vars),
+    noCache: ('no_cache' in b && b.no_cache) || false,
+    pull: ('pull' in b && b.pull) || false,
+    secrets: buildSecrets(p, service, 'secrets' in b ? b.secrets : undefined),
+  };
+}
+
+/** `build.secrets: [name, {source, target}]`: the secret's id is its target, else its name. */
+function buildSecrets(p: ComposeProject, service: string, refs: unknown): BuildPlan['secrets'] {
+  if (refs === undefined) return [];
+  if (!Array.isArray(refs)) throw new MayflyError('INVALID_OPTION', `service ${service}: build.secrets is a list of secret names or {source, target}`);
+  return refs.map((ref) => {
+    const r = typeof ref === 'string' ? { source: ref } : (ref as { source?: unknown; target?: unknown });
+    if (typeof r.source !== 'string') throw new MayflyError('INVALID_OPTION', `service ${service}: build.secrets entries are a secret name or {source, target}`);
+    const top = p.content.secrets?.[r.source];
+    if (!top) throw new MayflyError('INVALID_OPTION', `service ${service}: build.secrets uses ${r.source}, which is not defined in the top-level secrets`);
+    const id = typeof r.target === 'string' && r.target ? r.target : r.source;
+    if (top.file !== undefined) return { id, source: { file: top.file } };
+    const value = top.environment !== undefined ? p.vars[top.environment] : undefined;
+    if (value === undefined) throw new MayflyError('INVALID_OPTION', `service ${service}: build secret ${r.source} comes from ${top.environment ? `the environment variable ${top.environment}, which is not set` : 'nowhere (give a file or environment)'}`);
+    return { id, source: { content: value } };
+  });
+}
+
+function pullPolicy(def: ComposeService, warnings: string[], service: string): ServicePlan['pullPolicy'] {
+  const pp = def.pull_policy;
+  if (pp === 'always' || pp === 'never' || pp === 'build') return pp;
+  if (pp && pp !== 'missing' && pp !== 'if_not_present') warnings.push(`service ${service}: pull_policy ${pp} is taken as missing (mayfly does not keep the time of a pull)`);
+  return 'missing';
+}
+
+function envFiles(def: ComposeService) {
+  const list = def.env_file === undefined ? [] : typeof def.env_file === 'string' ? [def.env_file] : def.env_file;
+  return list.map((f) => (typeof f === 'string' ? { path: f, required: true } : f));
+}
+
+function labelFiles(def: ComposeService) {
+  const list = def.label_file === undefined ? [] : typeof def.label_file === 'string' ? [def.label_file] : def.label_file;
+  return list.map((path) => ({ path, required: true }));
 }
 
 export function servicePlan(p: ComposeProject, service: string): ServicePlan {
-  const def = p.content.services[service]!;
-  const build = def.build === undefined ? undefined : typeof def.build === 'string' ? { context: def.build } : def.build;
-  const builtImage = build
-    ? {
-        tag: `${p.name}-${service}`,
-        context: resolve(p.dir, build.context ?? '.'),
-        ...('dockerfile' in build && build.dockerfile ? { dockerfile: resolve(p.dir, build.context ?? '.', build.dockerfile) } : {}),
-        args: envRecord('args' in build ? build.args : undefined),
-      }
-    : undefined;
-  const env = { ...readEnvFiles(p.dir, def.env_file), ...envRecord(def.environment) };
+  const def = p.content.services[service];
+  if (!def) throw new MayflyError('INVALID_OPTION', `no service ${service} in this project (services: ${Object.keys(p.content.services).join(', ')})`);
+  if (!def.image && !def.build) throw new MayflyError('INVALID_OPTION', `service ${service} needs an image or a build`);
+  const warnings: string[] = [];
+  const build = buildPlan(p, service, def);
+  const mounts = serviceMounts(p, service, def);
+  const net = networks(p, service, def);
+  let ports = composePorts(service, def);
+  if (net.network === 'host' && ports.length) {
+    warnings.push(`service ${service}: ports are not published with network_mode host (it uses the host's ports directly)`);
+    ports = [];
+  }
+  const pull = pullPolicy(def, warnings, service);
   const options: ContainerOptions = {
-    image: def.image ?? builtImage!.tag,
-    ...(builtImage ? { pull: 'never' as const } : {}),
-    ...(def.command !== undefined ? { command: splitCommand(def.command) } : {}),
-    ...(def.entrypoint !== undefined ? { entrypoint: splitCommand(def.entrypoint) } : {}),
-    env,
-    ports: ports(def),
-    exposedPorts: (def.expose ?? []).map((e) => Number(String(e).replace(/\/tcp$/, ''))),
-    ...mounts(p, service, def),
-    ...networks(p, service, def),
+    image: build?.tag ?? def.image!,
+    // an image built here is never pulled; `never` also fails early when it is missing
+    pull: build ? 'never' : pull === 'build' ? 'missing' : pull,
+    ...(def.command !== undefined && def.command !== null ? { command: splitCommand(def.command) } : {}),
+    ...(def.entrypoint !== undefined && def.entrypoint !== null ? { entrypoint: splitCommand(def.entrypoint) } : {}),
+    env: { ...readEnvFiles(p.dir, envFiles(def), p.vars), ...envRecord(def.environment, p.vars) },
+    ports,
+    exposedPorts: composeExpose(service, def),
+    binds: mounts.binds,
+    volumes: mounts.volumes,
+    tmpfs: mounts.tmpfs,
+    anonymousVolumes: mounts.anonymousVolumes,
+    ...net,
     name: def.container_name ?? `${p.name}-${service}-1`,
     ...(def.working_dir ? { workingDir: def.working_dir } : {}),
     ...(def.user !== undefined ? { user: String(def.user) } : {}),
@@ -122,17 +209,43 @@ export function servicePlan(p: ComposeProject, service: string): ServicePlan {
     ...(def.init ? { init: true } : {}),
     ...(def.stop_signal ? { stopSignal: def.stop_signal } : {}),
     ...(def.stop_grace_period !== undefined ? { stopTimeout: parseDuration(def.stop_grace_period) } : {}),
-    labels: { ...envRecord(def.labels), [PROJECT_LABEL]: p.name, [SERVICE_LABEL]: service },
-    limits: {
-      ...(def.mem_limit !== undefined ? { memory: def.mem_limit } : {}),
-      ...(def.cpus !== undefined ? { cpus: Number(def.cpus) } : {}),
-      ...(def.pids_limit !== undefined ? { pids: def.pids_limit } : {}),
-    },
+    labels: { ...readEnvFiles(p.dir, labelFiles(def), p.vars), ...envRecord(def.labels, p.vars), [PROJECT_LABEL]: p.name, [SERVICE_LABEL]: service },
+    limits: limits(def),
+    ...(def.cap_add ? { capAdd: def.cap_add } : {}),
+    ...(def.cap_drop ? { capDrop: def.cap_drop } : {}),
+    ...(def.privileged ? { privileged: true } : {}),
+    ...(def.security_opt ? { securityOpt: def.security_opt } : {}),
+    ...(def.extra_hosts ? { extraHosts: extraHosts(service, def.extra_hosts) } : {}),
   };
-  const dependsOn = Array.isArray(def.depends_on)
-    ? def.depends_on.map((s) => ({ service: s, condition: 'service_started' as const }))
-    : Object.entries(def.depends_on ?? {}).map(([s, v]) => ({ service: s, condition: v.condition }));
+  const files = mountedFiles(p, service, def);
   const healthcheck = healthcheckOf(def);
-  const key = createHash('sha256').update(JSON.stringify([options, builtImage ?? null])).digest('hex').slice(0, 24);
-  return { service, options, dependsOn, ...(healthcheck ? { healthcheck } : {}), ...(builtImage ? { builtImage } : {}), key };
+  const key = createHash('sha256')
+    .update(JSON.stringify([options, mountedFilesDigest(files), build ?? null]))
+    .digest('hex')
+    .slice(0, 24);
+  return {
+    service,
+    options,
+    files,
+    createHostPaths: mounts.createHostPaths,
+    dependsOn: dependenciesOf(def),
+    ...(healthcheck ? { healthcheck } : {}),
+    ...(build ? { build } : {}),
+    pullPolicy: pull,
+    attach: def.attach ?? true,
+    warnings,
+    key,
+  };
+}
+
+/** `extra_hosts`: `["name:ip"]` (or `name=ip`), or `{ name: ip | [ip…] }`; ip may be host-gateway. */
+function extraHosts(service: string, hosts: NonNullable<ComposeService['extra_hosts']>): { name: string; ip: string }[] {
+  if (!Array.isArray(hosts)) return Object.entries(hosts).flatMap(([name, ips]) => (Array.isArray(ips) ? ips : [ips]).map((ip) => ({ name, ip })));
+  return hosts.map((h) => {
+    try {
+      return parseAddHostFlag(h);
+    } catch {
+      throw new MayflyError('INVALID_OPTION', `service ${service}: extra_hosts "${h}": expected NAME:IP or NAME:host-gateway`);
+    }
+  });
 }

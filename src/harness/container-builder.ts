@@ -134,6 +134,41 @@ export class ContainerBuilder {
     return this;
   }
 
+  /** every capability, no seccomp filter, nothing of /proc and /sys masked (Docker's --privileged) */
+  withPrivilegedMode(privileged = true): this {
+    this.o.privileged = privileged;
+    return this;
+  }
+
+  /** capabilities beyond Docker's default set: `'NET_ADMIN'`, `'CAP_SYS_PTRACE'`, `'ALL'` */
+  withAddedCapabilities(...caps: string[]): this {
+    this.o.capAdd = [...(this.o.capAdd ?? []), ...caps];
+    return this;
+  }
+
+  withDroppedCapabilities(...caps: string[]): this {
+    this.o.capDrop = [...(this.o.capDrop ?? []), ...caps];
+    return this;
+  }
+
+  /** Docker's `--security-opt`: `'seccomp=unconfined'` turns the default seccomp filter off */
+  withSecurityOpt(...opts: string[]): this {
+    this.o.securityOpt = [...(this.o.securityOpt ?? []), ...opts];
+    return this;
+  }
+
+  /** `[{ host: 'api.local', ipAddress: '10.89.0.5' }]`; `ipAddress: 'host-gateway'` opens the host's whole loopback (on a network with outbound access) */
+  withExtraHosts(hosts: { host: string; ipAddress: string }[]): this {
+    this.o.extraHosts = [...(this.o.extraHosts ?? []), ...hosts];
+    return this;
+  }
+
+  /** host loopback ports (and only those) this container reaches as host.mayfly.internal:PORT — see also `exposeHostPorts()` */
+  withExposedHostPorts(...ports: number[]): this {
+    this.o.exposedHostPorts = [...(this.o.exposedHostPorts ?? []), ...ports];
+    return this;
+  }
+
   withWaitStrategy(strategy: WaitStrategy): this {
     this.o.wait = strategy;
     return this;
@@ -161,11 +196,23 @@ export class ContainerBuilder {
     return this;
   }
 
+  /**
+   * Initialise once, then start from a snapshot of the initialised state: the first start of this
+   * configuration (image, command, environment, copied files, `key`) runs as usual, is stopped
+   * cleanly once ready (`quiesce`: a command, else the stop signal) and its `paths` are kept in
+   * MAYFLY_HOME; every start of the same configuration then gets each path as a tmpfs filled from
+   * them. `{ paths: ['/var/lib/postgresql/data'] }`.
+   */
+  withInitSnapshot(settings: NonNullable<HarnessOptions['initSnapshot']>): this {
+    this.o.initSnapshot = settings;
+    return this;
+  }
+
   /** The options collected so far, as `startContainer` takes them. */
   options(): HarnessOptions {
-    const { wait, copies, ...rest } = this.o;
-    // content Buffers and strategies are handed over as they are
-    return { ...structuredClone(rest), ...(copies ? { copies: [...copies] } : {}), ...(wait ? { wait } : {}) };
+    const { wait, copies, initSnapshot, ...rest } = this.o;
+    // content Buffers, strategies and hooks are handed over as they are
+    return { ...structuredClone(rest), ...(copies ? { copies: [...copies] } : {}), ...(wait ? { wait } : {}), ...(initSnapshot ? { initSnapshot: { ...initSnapshot } } : {}) };
   }
 
   start(opts: StartOptions = {}): Promise<StartedContainer> {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { c as tarCreate, t as tarList } from 'tar';
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 
 const absolute = z.string().refine((p) => p.startsWith('/'), { message: 'expected an absolute path' });
 

@@ -3,8 +3,8 @@
  * Services start as soon as what they depend on is ready (independent ones side by side), and stop
  * together. If one fails, the others are removed before the error (naming the service) is thrown.
  */
-import { MayflyError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { MayflyError } from '../core/errors.js';
+import type { Runtime } from '../engine/runtime.js';
 import { ContainerBuilder } from './container-builder.js';
 import { network, type StartedNetwork } from './network.js';
 import { parseHarnessOptions, type HarnessOptions } from './options.js';

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { NetworkRecord } from '../network/network-store.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../engine/runtime.js';
 import { sharedRuntime } from './session.js';
 
 export class StartedNetwork {

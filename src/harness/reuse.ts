@@ -3,10 +3,10 @@
  * options, so a watch-mode rerun or the next `npm test` gets it back at once instead of starting it.
  */
 import { createHash } from 'node:crypto';
-import { ImageStore } from '../image/store/image-store.js';
+import { stableJson } from '../core/stable-json.js';
+import { LocalImages } from '../engine/images.js';
 import { keeper, KeptHandle, stopKeeper } from '../keeper/client.js';
 import type { KeptContainer } from '../keeper/protocol.js';
-import { mayflyHome } from '../paths.js';
 import { toContainerOptions, type ResolvedHarnessOptions } from './options.js';
 import { readinessWait } from './readiness.js';
 import { StartedContainer } from './started-container.js';
@@ -17,23 +17,14 @@ export function reuseKey(o: ResolvedHarnessOptions): string {
   return createHash('sha256').update(stableJson(identity)).digest('hex').slice(0, 32);
 }
 
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
-export async function startReused(o: ResolvedHarnessOptions, signal?: AbortSignal): Promise<StartedContainer> {
+export async function startReused(o: ResolvedHarnessOptions, signal?: AbortSignal, onRunning?: (c: KeptHandle) => void | Promise<void>): Promise<StartedContainer> {
   const k = await keeper();
   const info = await k.request<KeptContainer>({ op: 'ensure', key: reuseKey(o), options: toContainerOptions(o) });
   const handle = new KeptHandle(k, info);
   try {
-    const healthcheck = info.imageId ? new ImageStore(mayflyHome()).read(info.imageId)?.config.config?.Healthcheck : undefined;
+    await onRunning?.(handle);
+    const healthcheck = info.imageId ? new LocalImages().find(info.imageId)?.config.config?.Healthcheck : undefined;
     await readinessWait(handle, info.ports.filter((p) => p.protocol === 'tcp').map((p) => p.containerPort), o, healthcheck, signal);
   } catch (e) {
     if (info.created) await handle.remove().catch(() => {}); // never keep one that did not become ready

@@ -3,7 +3,7 @@
  * harness starts there. Nothing to close: the sandbox removes everything when this process ends,
  * however it ends (its IPC channel closes), so a crashed or killed test worker leaves nothing.
  */
-import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { Runtime, type RuntimeOptions } from '../engine/runtime.js';
 
 let shared: Promise<Runtime> | undefined;
 

@@ -5,11 +5,12 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { copyArchiveToRunning, copyFromRunning, copyToRunning, readFromRunning, type CopyItem } from './copy.js';
-import type { Container, ExitStatus } from '../runtime/container.js';
-import { followLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
-import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
-import type { PublishedPort } from '../network/port-forwarder.js';
-import type { Attachment } from '../network/sandbox-networks.js';
+import type { Container } from '../runtime/container.js';
+import type { ExitStatus } from '../model/container-types.js';
+import { followLogs, type LogEntry, type ReadLogsOptions } from '../model/container-logs.js';
+import type { ContainerStats, ExecResult } from '../model/container-types.js';
+import type { PublishedPort } from '../model/container-types.js';
+import type { Attachment } from '../model/container-types.js';
 
 /** What a started container needs underneath: a local Container, or one a keeper holds for reuse. */
 export type ContainerHandle = Pick<
@@ -27,6 +28,18 @@ export interface ExecOptions {
   workingDir?: string;
 }
 
+/** How a start with `initSnapshot` went. */
+export interface InitSnapshotOutcome {
+  /** the snapshot's key (a digest of the image and of the options that shape initialisation) */
+  key: string;
+  /** `snapshot`: started from the snapshot, nothing initialised; `initialised`: this start initialised */
+  source: 'snapshot' | 'initialised';
+  /** for `initialised`: whether a snapshot was kept for later starts */
+  kept?: boolean;
+  /** why no snapshot was used or kept, when that is worth saying (a corrupt one, a full disk, an unclean stop) */
+  reason?: string;
+}
+
 export class StartedContainer {
   private readonly follows = new Set<AbortController>();
 
@@ -36,6 +49,8 @@ export class StartedContainer {
     /** a reused container outlives this handle: remove() lets it be */
     readonly reused = false,
     private readonly cleanup: () => void = () => {},
+    /** with `initSnapshot`: whether it started from a snapshot or initialised (and kept one) */
+    readonly initSnapshot?: InitSnapshotOutcome,
   ) {}
 
   get id(): string {

@@ -9,8 +9,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
-import { mayflyHome } from '../paths.js';
+import { MayflyError } from '../core/errors.js';
+import { mayflyHome } from '../core/paths.js';
 import { normalizeRegistry } from './reference.js';
 
 import { readJsonFile } from './read-json-file.js';

@@ -6,26 +6,20 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { getCredentials } from './credentials.js';
-import { installImage, shortDigest as short, type InstallInput } from './install.js';
-import type { ChownPolicy } from './layer-extract.js';
+import { installImage, type InstallInput } from './install.js';
+import { shortDigest as short, type PullProgress } from './progress.js';
+import type { ChownPolicy } from './layer/extract-layer.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
 import { loadRegistryConfig, resolveEndpoints, type RegistryEndpoint } from './registry-config.js';
 import { RegistryClient, type PulledManifest, type Platform } from './registry/index.js';
 import type { ImageRecord, ImageStore } from './store/image-store.js';
-import { withFileLock } from './store/lock.js';
+import { withFileLock } from '../sys/locks.js';
 import { withStoreLock } from './store/store-lock.js';
 
-export interface PullProgress {
-  /** short layer digest (12 hex), or 'manifest' / 'config' */
-  item: string;
-  phase: 'resolving' | 'downloading' | 'cached' | 'extracting' | 'done';
-  received?: number;
-  total?: number;
-}
-
-export interface PullOptions {
+/** What a pull into the store needs beyond the reference (the engine's own StorePullOptions are the public ones). */
+export interface StorePullOptions {
   platform?: Platform;
   chown: ChownPolicy;
   onProgress?: (p: PullProgress) => void;
@@ -51,7 +45,7 @@ async function resolveManifest(ref: ImageReference, endpoints: RegistryEndpoint[
   throw last;
 }
 
-async function fetchBlob(store: ImageStore, client: RegistryClient, repo: string, digest: string, size: number, opts: PullOptions): Promise<string> {
+async function fetchBlob(store: ImageStore, client: RegistryClient, repo: string, digest: string, size: number, opts: StorePullOptions): Promise<string> {
   const path = store.blobPath(digest);
   if (existsSync(path)) {
     opts.onProgress?.({ item: short(digest), phase: 'cached', total: size });
@@ -69,11 +63,11 @@ async function fetchBlob(store: ImageStore, client: RegistryClient, repo: string
 }
 
 /** Pulls under the store's shared lock: a prune elsewhere waits rather than take half-installed content. */
-export function pullImage(store: ImageStore, reference: string, opts: PullOptions): Promise<ImageRecord> {
+export function pullImage(store: ImageStore, reference: string, opts: StorePullOptions): Promise<ImageRecord> {
   return withStoreLock(store, 'shared', () => pullUnlocked(store, reference, opts));
 }
 
-async function pullUnlocked(store: ImageStore, reference: string, opts: PullOptions): Promise<ImageRecord> {
+async function pullUnlocked(store: ImageStore, reference: string, opts: StorePullOptions): Promise<ImageRecord> {
   store.ensureDirs();
   const ref = parseReference(reference);
   const config = await loadRegistryConfig({ file: join(store.home, 'config.json') });

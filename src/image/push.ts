@@ -5,14 +5,17 @@
  * the manifest goes up byte for byte as it was pulled, so the image keeps its digest.
  * Runs in the owner process: blobs are plain files it can read.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import { getCredentials } from './credentials.js';
-import { shortDigest } from './install.js';
+import { shortDigest } from './progress.js';
 import { formatReference, parseReference, registryHost, type ImageReference } from './reference.js';
 import { loadRegistryConfig, registryScheme } from './registry-config.js';
 import { RegistryClient } from './registry/index.js';
+import { MediaType } from './registry/media-types.js';
+import { compressionOfMediaType, recompressBlob, type Compression } from './layer/recompress.js';
 import type { ImageStore } from './store/image-store.js';
 import { storedManifest } from './store/stored-manifest.js';
 import { notInStore } from './store/tag.js';
@@ -28,6 +31,11 @@ export interface PushOptions {
   onProgress?: (p: PushProgress) => void;
   /** blobs larger than this go up in PATCH chunks of this size (default 8 MiB) */
   chunkSize?: number;
+  /**
+   * push layers in this compression: layers in another one are recompressed (same content, so the
+   * same image ID; the manifest, and so the pushed digest, is a new one)
+   */
+  compression?: Compression;
 }
 
 export interface PushResult {
@@ -48,7 +56,19 @@ export async function pushImage(store: ImageStore, reference: string, opts: Push
   } catch {
     throw new MayflyError('REFERENCE_INVALID', `cannot push ${reference}: push needs a name, not an image ID`, { hint: `mayfly tag ${reference} REGISTRY/REPOSITORY:TAG, then push that` });
   }
-  const manifest = storedManifest(store, record);
+  let manifest = storedManifest(store, record);
+  if (opts.compression && manifest.manifest.layers.some((l) => compressionOfMediaType(l.mediaType) !== opts.compression)) {
+    const layers = [];
+    for (const l of manifest.manifest.layers) {
+      if (compressionOfMediaType(l.mediaType) === opts.compression) layers.push(l);
+      else {
+        opts.onProgress?.({ item: shortDigest(l.digest), phase: 'checking', total: l.size });
+        layers.push(await recompressBlob(store, l.digest, opts.compression));
+      }
+    }
+    const raw = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...manifest.manifest.config, mediaType: MediaType.OciConfig }, layers }));
+    manifest = { ...manifest, raw, manifest: JSON.parse(raw.toString()) as typeof manifest.manifest, mediaType: MediaType.OciManifest, digest: `sha256:${createHash('sha256').update(raw).digest('hex')}` };
+  }
   const config = await loadRegistryConfig({ file: join(store.home, 'config.json') });
   const credentials = await getCredentials(ref.registry, { home: store.home });
   const client = new RegistryClient(`${registryScheme(ref.registry, config)}://${registryHost(ref.registry)}`, {

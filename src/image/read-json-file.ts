@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { MayflyError, type MayflyErrorCode } from '../errors.js';
+import { MayflyError, type MayflyErrorCode } from '../core/errors.js';
 
 /** A JSON settings file: undefined when absent; unreadable or invalid JSON is a MayflyError with `code`. */
 export async function readJsonFile(file: string, code: MayflyErrorCode): Promise<unknown> {

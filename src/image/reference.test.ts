@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { familiarName, formatReference, parseReference, registryHost, type ImageReference } from './reference.js';
 
 const sha = 'sha256:' + 'a1'.repeat(32);

@@ -3,7 +3,7 @@
  * `mongo`, `docker.io/library/mongo:latest` and `index.docker.io/library/mongo` name one image in
  * the cache and in error messages, and a reference Docker rejects is rejected here too.
  */
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 
 export interface ImageReference {
   /** `docker.io`, `ghcr.io`, `localhost:5000`, `[::1]:5000` — a name, not an API host (see registryHost) */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isMayflyError, type MayflyError } from '../errors.js';
+import { isMayflyError, type MayflyError } from '../core/errors.js';
 import { parseReference } from './reference.js';
 import {
   isLoopbackRegistry,

@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import { readJsonFile } from './read-json-file.js';
-import { mayflyHome } from '../paths.js';
+import { mayflyHome } from '../core/paths.js';
 import { isRegistryName, normalizeRegistry, parseReference, type ImageReference } from './reference.js';
 
 export interface RegistryRewrite {

@@ -20,6 +20,8 @@ describe('runDefaults (Docker precedence)', () => {
   it('takes the image config when nothing is overridden', () => {
     expect(runDefaults(image)).toEqual({
       command: ['docker-entrypoint.sh', 'postgres'],
+      entrypoint: ['docker-entrypoint.sh'],
+      cmd: ['postgres'],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', PGDATA: '/var/lib/postgresql/data', EMPTY: '' },
       user: 'postgres',
       workingDir: '/srv',
@@ -37,6 +39,7 @@ describe('runDefaults (Docker precedence)', () => {
   it('an entrypoint replaces Entrypoint and drops Cmd', () => {
     expect(runDefaults(image, { entrypoint: ['sh'] }).command).toEqual(['sh']);
     expect(runDefaults(image, { entrypoint: ['sh'], command: ['-c', 'true'] }).command).toEqual(['sh', '-c', 'true']);
+    expect(runDefaults(image, { entrypoint: ['sh'] })).toMatchObject({ entrypoint: ['sh'], cmd: [] });
   });
   it('merges env, the caller winning; user and workdir fall back to root and /', () => {
     const d = runDefaults({ rootfs: { type: 'layers', diff_ids: [] }, config: { Env: ['A=1', 'B=2'] } }, { env: { B: '3' } });

@@ -16,7 +16,10 @@ export interface RunOverrides {
 }
 
 export interface RunDefaults {
+  /** entrypoint + cmd */
   command: string[];
+  entrypoint: string[];
+  cmd: string[];
   env: Record<string, string>;
   user: string;
   workingDir: string;
@@ -42,6 +45,8 @@ export function runDefaults(image: ImageConfigFile, o: RunOverrides = {}): RunDe
   const stopSignal = o.stopSignal ?? c.StopSignal;
   return {
     command: [...entrypoint, ...cmd],
+    entrypoint: [...entrypoint],
+    cmd: [...cmd],
     env: { ...envToRecord(c.Env), ...o.env },
     user: o.user ?? (c.User || '0:0'),
     workingDir: o.workingDir ?? (c.WorkingDir || '/'),

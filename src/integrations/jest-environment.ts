@@ -17,7 +17,7 @@
  * A worker that crashes or is killed takes its containers with it: its sandbox removes them.
  */
 import { TestEnvironment } from 'jest-environment-node';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { HarnessOptions } from '../harness/options.js';
 import type { StartedContainer } from '../harness/started-container.js';
 import { OPTIONS_PATH, readJestOptions, servicesForFile, SHARED_ENV, sharedFromEnv } from './jest-options.js';

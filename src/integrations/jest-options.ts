@@ -12,9 +12,9 @@
  * ```
  */
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { HarnessOptions } from '../harness/options.js';
-import { parseWith } from '../runtime/spec.js';
+import { parseWith } from '../core/validate.js';
 import { harnessOptionsFromJson } from './json-service.js';
 import type { ServiceRecord } from './service-endpoint.js';
 

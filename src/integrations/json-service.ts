@@ -9,7 +9,7 @@
  * ```
  */
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import { harnessOptionsSchema, type HarnessOptions } from '../harness/options.js';
 import { Wait, type WaitStrategy } from '../harness/wait/index.js';
 

@@ -4,7 +4,7 @@
  * record back into a `ServiceEndpoint`, which answers `host`, `port(n)` and `url(n)` as a
  * `StartedContainer` does, so a test reads the same whether its service is its own or shared.
  */
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { StartedContainer } from '../harness/started-container.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -5,7 +5,7 @@
  * either (or a started container: a preset, a container with something done to it first). If one
  * fails, the others are removed before the error, which names the service, is thrown.
  */
-import { MayflyError, isMayflyError } from '../errors.js';
+import { MayflyError, isMayflyError } from '../core/errors.js';
 import type { ContainerBuilder } from '../harness/container-builder.js';
 import type { HarnessOptions } from '../harness/options.js';
 import { startContainer } from '../harness/start.js';

@@ -13,7 +13,7 @@
  * next run.
  */
 import { inject, test, type TestAPI } from 'vitest';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { StartedContainer } from '../harness/started-container.js';
 import { ServiceEndpoint, type ServiceRecord } from './service-endpoint.js';
 import { startService, type ServiceSource } from './start-services.js';

@@ -4,16 +4,17 @@
  */
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MayflyError } from '../errors.js';
-import type { PublishedPort } from '../network/port-forwarder.js';
-import type { Attachment } from '../network/sandbox-networks.js';
-import { distFile, mayflyHome } from '../paths.js';
-import type { ExitStatus } from '../runtime/container.js';
-import { readLogs, type LogEntry, type ReadLogsOptions } from '../runtime/logs.js';
-import { hostOf, hostPortOf, ipOf, urlOf } from '../runtime/addresses.js';
-import type { ContainerStats, ExecResult } from '../runtime/sandbox/protocol.js';
+import { MayflyError, type SerializedMayflyError } from '../core/errors.js';
+import type { PublishedPort } from '../model/container-types.js';
+import type { Attachment } from '../model/container-types.js';
+import { distFile, mayflyHome } from '../core/paths.js';
+import type { ExitStatus } from '../model/container-types.js';
+import { readLogs, type LogEntry, type ReadLogsOptions } from '../model/container-logs.js';
+import { hostOf, hostPortOf, ipOf, urlOf } from '../model/addresses.js';
+import type { ContainerStats, ExecResult } from '../model/container-types.js';
 import { KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -30,7 +31,9 @@ export class KeeperConnection {
 
   constructor(private readonly socket: Socket) {
     socket.unref(); // a kept container never holds a test process open
-    createInterface({ input: socket }).on('line', (line) => {
+    const lines = createInterface({ input: socket });
+    lines.on('error', () => {}); // readline re-emits the socket's errors; its 'close' settles what is pending
+    lines.on('line', (line) => {
       const m = JSON.parse(line) as KeeperMessage;
       if ('event' in m) {
         const listener = this.exits.get(m.container);
@@ -86,6 +89,15 @@ export class KeeperConnection {
 
 let connection: KeeperConnection | undefined;
 
+/** The keeper's own account of why it could not start (a MayflyError's JSON, from its report pipe). */
+function keeperFailure(told: string): MayflyError {
+  try {
+    return MayflyError.fromJSON(JSON.parse(told) as SerializedMayflyError);
+  } catch {
+    return new MayflyError('SANDBOX_FAILED', `the mayfly keeper could not start: ${told.trim()}`, { hint: 'run `mayfly doctor`; set MAYFLY_DEBUG=1 for details' });
+  }
+}
+
 function tryConnect(path: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const s = connect(path);
@@ -94,21 +106,46 @@ function tryConnect(path: string): Promise<Socket | undefined> {
   });
 }
 
-/** Connects to this home's keeper, starting one (detached: it outlives us) when there is none. */
-export async function keeper(): Promise<KeeperConnection> {
-  if (connection) return connection;
+/** A new socket to this home's keeper, starting one (detached: it outlives us) when there is none. */
+export async function keeperSocket(): Promise<Socket> {
   const path = join(mayflyHome(), KEEPER_SOCKET);
   let socket = await tryConnect(path);
   if (!socket) {
-    const child = spawn(process.execPath, [distFile('keeper/main.js')], { detached: true, stdio: 'ignore', env: { ...process.env, MAYFLY_HOME: mayflyHome() } });
+    // fd 3: the keeper's report of a failure to start (its sandbox refused, say), closed once it serves
+    const child = spawn(process.execPath, [distFile('keeper/main.js')], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MAYFLY_HOME: mayflyHome(), MAYFLY_KEEPER_REPORT_FD: '3' },
+    });
     child.unref();
+    const report = child.stdio[3] as Readable;
+    let told = '';
+    let exited = false;
+    report.setEncoding('utf8').on('data', (d: string) => (told += d)).on('error', () => {});
+    child.once('exit', () => (exited = true));
     const deadline = Date.now() + CONNECT_TIMEOUT_MS;
-    while (!socket && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-      socket = await tryConnect(path);
+    try {
+      while (!socket && Date.now() < deadline) {
+        if (exited) {
+          // all it told is in once the pipe is closed; nothing told: it left for another keeper
+          await new Promise((r) => (report.closed || report.readableEnded ? r(undefined) : report.once('close', r)));
+          if (told) throw keeperFailure(told);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+        socket = await tryConnect(path);
+      }
+    } finally {
+      report.destroy();
     }
     if (!socket) throw new MayflyError('SANDBOX_FAILED', `the mayfly keeper (for reused containers) did not start within ${CONNECT_TIMEOUT_MS / 1000} s`, { hint: 'run `mayfly doctor`; set MAYFLY_DEBUG=1 for details' });
   }
+  return socket;
+}
+
+/** Connects to this home's keeper, starting one when there is none. */
+export async function keeper(): Promise<KeeperConnection> {
+  if (connection) return connection;
+  const socket = await keeperSocket();
   connection ??= new KeeperConnection(socket);
   return connection;
 }
@@ -148,6 +185,13 @@ export class KeptHandle {
   }
   get stagingDir(): string {
     return this.info.stagingDir;
+  }
+  /** the labels it was made with (the image's, the caller's, mayfly's) */
+  get labels(): Record<string, string> {
+    return { ...this.info.labels };
+  }
+  get imageId(): string | undefined {
+    return this.info.imageId;
   }
   async copyArchiveIn(archive: string, targetDir: string): Promise<void> {
     await this.k.request({ op: 'copy-in', container: this.id, archive, targetDir });

@@ -1,173 +1,259 @@
 /**
- * The keeper: a detached owner process whose sandbox holds the containers started with `reuse`, so
- * that they outlive the test run that made them. Found by its socket in MAYFLY_HOME; one per home
- * (an flock decides). When nobody has asked anything for MAYFLY_REUSE_IDLE_SECONDS (default 30 min)
- * it closes its runtime — which removes every container it kept — and exits.
+ * The keeper: a detached owner process (one per MAYFLY_HOME, an flock decides) whose sandbox holds
+ * the containers the `mayfly` CLI and compose make, and the harness's reused ones — the warm engine
+ * every CLI verb talks to over its socket.
+ *
+ * What it holds, and for how long:
+ *  - persistent containers (`run`, `run -d`, `create`, compose) are Docker's containers: a stopped
+ *    one is a record and a writable layer on disk, listed by `ps -a`, until `rm`. The keeper takes
+ *    over those on disk when it starts (their keeper ended), so `start` brings one back;
+ *  - reused containers (`withReuse()`) go when nobody asked for anything for
+ *    MAYFLY_REUSE_IDLE_SECONDS (30 min);
+ *  - with nothing running it leaves after MAYFLY_KEEPER_IDLE_SECONDS (60 s) without a client
+ *    (stopped containers stay on disk), and at once, removing everything, when its MAYFLY_HOME
+ *    disappears (`MAYFLY_HOME=$(mktemp -d)` in CI, then `rm -rf`) or when asked to shut down;
+ *  - a foreground `run` whose client goes away (killed) is stopped and removed (attach-stream.ts).
  */
-import { mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { isMayflyError, MayflyError } from '../errors.js';
-import { mayflyHome } from '../paths.js';
-import type { Container } from '../runtime/container.js';
-import { Runtime } from '../runtime/runtime.js';
-import { tryLock } from '../runtime/syscalls.js';
-import { KEEPER_LOCK, KEEPER_SOCKET, type KeeperMessage, type KeeperRequest, type KeptContainer } from './protocol.js';
+import { MayflyError } from '../core/errors.js';
+import { mayflyHome } from '../core/paths.js';
+import { applyChanges, parseChanges } from '../dockerfile/commit-changes.js';
+import { LocalImages } from '../engine/images.js';
+import { Runtime } from '../engine/runtime.js';
+import { ImageStore } from '../image/store/image-store.js';
+import { listStates, writeJsonAtomic } from '../model/container-state.js';
+import { sandboxAlive, unusableHome } from '../model/home.js';
+import { layoutOf } from '../model/layout.js';
+import { tryLock } from '../sys/locks.js';
+import { serveAttach, toError } from './attach-stream.js';
+import { FrameReader } from './frames.js';
+import { Holdings, isLive } from './holdings.js';
+import { KEEPER_INFO, KEEPER_LOCK, KEEPER_SOCKET, type AttachRequest, type KeeperMessage, type KeeperRequest } from './protocol.js';
 
 const home = mayflyHome();
-const IDLE_MS = Number(process.env.MAYFLY_REUSE_IDLE_SECONDS ?? 1800) * 1000;
-const EMPTY_MS = 5000;
-const REUSE_KEY = 'mayfly.reuse.key';
-const DETACHED = 'mayfly.detached';
+const layout = layoutOf(home);
+const REUSE_IDLE_MS = Number(process.env.MAYFLY_REUSE_IDLE_SECONDS ?? 1800) * 1000;
+const IDLE_MS = Number(process.env.MAYFLY_KEEPER_IDLE_SECONDS ?? 60) * 1000;
+const HOME_CHECK_MS = 1000;
 
-mkdirSync(home, { recursive: true, mode: 0o700 });
-const lockFd = openSync(join(home, KEEPER_LOCK), 'w');
-if (!tryLock(lockFd)) process.exit(0); // another keeper serves this home
+/**
+ * The client that starts us passes a pipe (MAYFLY_KEEPER_REPORT_FD) on which a failure to start is
+ * told — a sandbox the job's container refuses, a home that cannot be made — so that the CLI prints
+ * that error instead of waiting for a socket that never comes. Closed once the keeper serves.
+ */
+const reportFd = process.env.MAYFLY_KEEPER_REPORT_FD ? Number(process.env.MAYFLY_KEEPER_REPORT_FD) : undefined;
+delete process.env.MAYFLY_KEEPER_REPORT_FD;
 
-const runtime = await Runtime.start({ onWarning: () => {} });
-const kept = new Map<string, Container>();
-const clients = new Set<Socket>();
-let idle: NodeJS.Timeout | undefined;
-
-function describe(c: Container, created: boolean): KeptContainer {
-  return {
-    id: c.id,
-    name: c.name,
-    dir: c.dir,
-    key: c.spec.labels[REUSE_KEY] ?? '',
-    ports: c.ports(),
-    networks: c.networks(),
-    status: c.status,
-    ...(c.spec.labels['mayfly.image.id'] ? { imageId: c.spec.labels['mayfly.image.id'] } : {}),
-    created,
-    stagingDir: join(runtime.info.runDir, 'staging'),
-    detached: c.spec.labels[DETACHED] === 'true',
-    command: c.spec.command,
-    labels: c.spec.labels,
-    ...(c.spec.labels['mayfly.image'] ? { image: c.spec.labels['mayfly.image'] } : {}),
-    ...(c.exitStatus && c.status === 'exited' ? { exitCode: c.exitStatus.exitCode } : {}),
-  };
-}
-
-/** By ID, unique ID prefix, or name — as Docker's CLI finds containers. */
-function get(ref: string): Container {
-  const all = [...kept.values()];
-  const byName = all.find((x) => x.name === ref || x.id === ref);
-  if (byName) return byName;
-  const byPrefix = ref.length >= 3 ? all.filter((x) => x.id.startsWith(ref)) : [];
-  if (byPrefix.length === 1) return byPrefix[0]!;
-  throw new MayflyError('CONTAINER_NOT_FOUND', byPrefix.length > 1 ? `${ref} matches several containers: give more of the ID` : `no such container: ${ref}`, {
-    hint: 'mayfly ps -a lists the containers started with -d',
-  });
-}
-
-function watchExit(c: Container): void {
-  void c.wait().then(
-    (s) => {
-      broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode });
-      touch();
-    },
-    () => {},
-  );
-}
-
-function broadcast(m: KeeperMessage): void {
-  for (const s of clients) s.write(`${JSON.stringify(m)}\n`);
-}
-
-async function ensure(key: string, options: KeeperRequest & { op: 'ensure' }): Promise<KeptContainer> {
-  const existing = kept.get(key);
-  if (existing && (existing.status === 'running' || existing.status === 'paused')) return describe(existing, false);
-  if (existing) {
-    kept.delete(key);
-    await existing.remove({ force: true }).catch(() => {});
-  }
-  const labels = { ...options.options.labels, [REUSE_KEY]: key, ...(options.detached ? { [DETACHED]: 'true' } : {}) };
-  const c = await runtime.create({ ...options.options, labels });
+async function startOrReport(): Promise<{ homeIno: number; lockFd: number; runtime: Runtime }> {
   try {
-    await c.start();
+    let homeIno: number, lockFd: number;
+    try {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      homeIno = statSync(home).ino;
+      lockFd = openSync(join(home, KEEPER_LOCK), 'w');
+    } catch (e) {
+      throw unusableHome(home, e);
+    }
+    if (!tryLock(lockFd)) process.exit(0); // another keeper serves this home
+    return { homeIno, lockFd, runtime: await Runtime.start({ onWarning: () => {} }) };
   } catch (e) {
-    await c.remove({ force: true }).catch(() => {});
-    throw e;
+    if (reportFd !== undefined) {
+      const err = e instanceof MayflyError ? e.toJSON() : { code: 'SANDBOX_FAILED', message: `the mayfly keeper could not start: ${(e as Error)?.message ?? String(e)}` };
+      try {
+        writeSync(reportFd, JSON.stringify(err));
+      } catch {
+        // the client is gone; nobody to tell
+      }
+    }
+    process.exit(1);
   }
-  kept.set(key, c);
-  watchExit(c);
-  return describe(c, true);
 }
+
+const { homeIno, lockFd, runtime } = await startOrReport();
+if (reportFd !== undefined) closeSync(reportFd);
+const clients = new Set<Socket>();
+const holdings = new Holdings(
+  runtime,
+  (m) => {
+    for (const s of clients) if (s.writable) s.write(`${JSON.stringify(m)}\n`);
+  },
+  () => touch(),
+);
+/** reused containers (not persistent) go after an idle spell of requests */
+let lastRequest = Date.now();
+let idle: NodeJS.Timeout | undefined;
+let ending = false;
+
+writeJsonAtomic(join(home, KEEPER_INFO), { pid: process.pid, sandboxId: runtime.sandbox.id, sandboxPid: runtime.sandbox.processId(), startedAt: new Date().toISOString() });
+
+// the persistent containers on disk whose keeper ended: ours now
+for (const s of listStates(layout)) {
+  if (!s.persistent || s.autoRemove || s.sandboxId === runtime.sandbox.id || sandboxAlive(layout, s.sandboxId)) continue;
+  try {
+    holdings.track(await runtime.adopt(s.id));
+  } catch (e) {
+    if (process.env.MAYFLY_DEBUG) process.stderr.write(`mayfly keeper: could not take over ${s.name}: ${(e as Error).message}\n`);
+  }
+}
+
+const stopOptions = (req: { timeout?: number; signal?: string }) => ({ ...(req.timeout !== undefined ? { timeout: req.timeout } : {}), ...(req.signal ? { signal: req.signal } : {}) });
 
 async function handle(req: KeeperRequest): Promise<unknown> {
   switch (req.op) {
     case 'ensure':
-      return ensure(req.key, req);
+      return holdings.ensure(req);
+    case 'create':
+      return holdings.describe(await holdings.create(req.options, { persistent: true, ...(req.autoRemove ? { autoRemove: true } : {}) }), true);
     case 'describe':
-      return describe(get(req.container), false);
+      return holdings.describe(holdings.get(req.container), false);
     case 'exec':
-      return get(req.container).exec(req.argv, { ...(req.env ? { env: req.env } : {}), ...(req.user ? { user: req.user } : {}), ...(req.workingDir ? { workingDir: req.workingDir } : {}) });
+      return holdings.get(req.container).exec(req.argv, { ...(req.env ? { env: req.env } : {}), ...(req.user ? { user: req.user } : {}), ...(req.workingDir ? { workingDir: req.workingDir } : {}) });
     case 'copy-in':
-      return get(req.container).copyArchiveIn(req.archive, req.targetDir);
+      return holdings.get(req.container).copyArchiveIn(req.archive, req.targetDir);
     case 'copy-out':
-      return get(req.container).copyArchiveOut(req.path, req.archive);
+      return holdings.get(req.container).copyArchiveOut(req.path, req.archive);
+    case 'path-kind':
+      return holdings.get(req.container).pathKind(req.path);
     case 'listening':
-      return get(req.container).listening();
+      return holdings.get(req.container).listening();
     case 'stats':
-      return get(req.container).stats();
+      return holdings.get(req.container).stats();
     case 'pause':
-      return get(req.container).pause();
+      return holdings.get(req.container).pause();
     case 'unpause':
-      return get(req.container).unpause();
+      return holdings.get(req.container).unpause();
     case 'stop':
-      return get(req.container).stop(req.timeout !== undefined ? { timeout: req.timeout } : {});
+      return holdings.get(req.container).stop(stopOptions(req));
     case 'restart': {
-      const c = get(req.container);
-      await c.restart(req.timeout !== undefined ? { timeout: req.timeout } : {});
-      watchExit(c);
-      return describe(c, false);
+      const c = holdings.get(req.container);
+      await c.stop(stopOptions(req));
+      await holdings.start(c);
+      return holdings.describe(c, false);
     }
     case 'start': {
-      const c = get(req.container);
-      if (c.status !== 'running' && c.status !== 'paused') {
-        await c.start();
-        watchExit(c);
-      }
-      return describe(c, false);
+      const c = holdings.get(req.container);
+      if (!isLive(c)) await holdings.start(c);
+      return holdings.describe(c, false);
     }
     case 'kill': {
-      await get(req.container).kill(req.signal);
+      const c = holdings.get(req.container);
+      if (!isLive(c)) throw new MayflyError('CONTAINER_STATE', `container ${c.name} is not running`);
+      await c.kill(req.signal);
       return null;
     }
     case 'remove': {
-      const c = get(req.container);
-      for (const [k, v] of kept) if (v === c) kept.delete(k);
-      await c.remove({ force: true });
-      touch();
+      const c = holdings.get(req.container);
+      if (isLive(c) && req.force === false) throw new MayflyError('CONTAINER_STATE', `cannot remove container ${c.name}: it is running`, { hint: 'stop it first, or use rm -f' });
+      await holdings.remove(c, req.volumes === true);
       return null;
     }
+    case 'prune': {
+      const removed: string[] = [];
+      for (const c of holdings.all()) {
+        if (isLive(c) || !holdings.persistent(c)) continue;
+        await holdings.remove(c);
+        removed.push(c.id);
+      }
+      return removed;
+    }
+    case 'commit': {
+      const c = holdings.get(req.container);
+      const config = applyChanges(holdings.committedConfig(c), parseChanges(req.changes ?? []), new ImageStore(home));
+      const pause = req.pause !== false && c.status === 'running';
+      if (pause) await c.pause();
+      try {
+        const record = await runtime.commit(c, req.name, config, { ...(req.comment ? { comment: req.comment } : {}), ...(req.author ? { author: req.author } : {}) });
+        return { id: record.id };
+      } finally {
+        if (pause) await c.unpause().catch(() => {});
+      }
+    }
+    case 'sizes': {
+      const images = new LocalImages(new ImageStore(home));
+      return Promise.all(
+        req.containers.map(async (ref) => {
+          const c = holdings.get(ref);
+          const rw = await c.diskUsage();
+          const imageId = c.spec.labels['mayfly.image.id'];
+          return { id: c.id, rw, virtual: rw + ((imageId ? images.find(imageId)?.size : undefined) ?? 0) };
+        }),
+      );
+    }
+    case 'connect':
+      await holdings.get(req.container).connect(req.network, req.aliases ?? []);
+      return null;
+    case 'disconnect':
+      await holdings.get(req.container).disconnect(req.network);
+      return null;
     case 'list':
-      return [...kept.values()].map((c) => describe(c, false));
+      return holdings.all().map((c) => holdings.describe(c, false)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     case 'shutdown':
-      setImmediate(() => void shutdown());
+      setImmediate(() => void shutdown(true));
       return null;
   }
 }
 
-/** Reused containers go after an idle spell; detached ones (`mayfly run -d`) stay until removed. */
+/** Decides, after each request, exit and disconnection, when this keeper may go. */
 function touch(): void {
   if (idle) clearTimeout(idle);
-  // holding nothing, it goes as soon as nobody is connected
-  const wait = kept.size ? IDLE_MS : EMPTY_MS;
+  if (ending) return;
+  const live = holdings.all().filter(isLive);
+  // a persistent container that runs keeps its keeper; reused ones only while in use
+  if (live.some((c) => holdings.persistent(c))) return;
+  const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
   idle = setTimeout(() => {
-    if ([...kept.values()].some((c) => c.spec.labels[DETACHED] === 'true') || (!kept.size && clients.size)) return touch();
-    void shutdown();
-  }, wait);
+    if (!holdings.all().some(isLive) && clients.size) return; // someone connected waits; we go when they leave
+    void shutdown(false);
+  }, Math.max(0, wait));
 }
 
-async function shutdown(): Promise<never> {
+/** Ends the keeper. `removeAll`: every container goes (asked for, or the home is gone); else persistent ones stay on disk. */
+async function shutdown(removeAll: boolean): Promise<void> {
+  if (ending) return;
+  ending = true;
   server.close();
   for (const s of clients) s.destroy();
   rmSync(socketPath, { force: true });
-  await runtime.close();
+  if (removeAll) await Promise.allSettled(holdings.all().map((c) => c.remove({ force: true })));
+  await runtime.close(); // persistent containers are stopped and released, the others removed
+  rmSync(join(home, KEEPER_INFO), { force: true });
   process.exit(0);
+}
+
+function serveLines(socket: Socket): void {
+  // line mode until a `run`/`attach` line turns the connection into an attach stream
+  let buffered = '';
+  const onData = (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = Buffer.from(buffered.slice(0, nl), 'latin1').toString('utf8');
+      buffered = buffered.slice(nl + 1);
+      lastRequest = Date.now();
+      touch();
+      let req: KeeperRequest | AttachRequest;
+      try {
+        req = JSON.parse(line) as KeeperRequest | AttachRequest;
+      } catch {
+        continue;
+      }
+      if (req.op === 'run' || req.op === 'attach' || req.op === 'exec-attach') {
+        socket.off('data', onData);
+        clients.delete(socket); // an attach stream gets frames, not events
+        // what came after the request line already holds frames (stdin written at once)
+        void serveAttach(socket, req, new FrameReader(), holdings, Buffer.from(buffered, 'latin1'));
+        return;
+      }
+      const r = req;
+      handle(r).then(
+        (value) => socket.writable && socket.write(`${JSON.stringify({ re: r.id, ok: true, value: value ?? null } satisfies KeeperMessage)}\n`),
+        (e: unknown) => socket.writable && socket.write(`${JSON.stringify({ re: r.id, ok: false, error: toError(e).toJSON() } satisfies KeeperMessage)}\n`),
+      );
+    }
+  };
+  socket.on('data', onData);
 }
 
 const socketPath = join(home, KEEPER_SOCKET);
@@ -179,25 +265,23 @@ const server = createServer((socket) => {
     touch();
   });
   socket.on('error', () => socket.destroy());
-  createInterface({ input: socket }).on('line', (line) => {
-    touch();
-    let req: KeeperRequest;
-    try {
-      req = JSON.parse(line) as KeeperRequest;
-    } catch {
-      return;
-    }
-    handle(req).then(
-      (value) => socket.writable && socket.write(`${JSON.stringify({ re: req.id, ok: true, value: value ?? null } satisfies KeeperMessage)}\n`),
-      (e: unknown) => {
-        const err = isMayflyError(e) ? e : new MayflyError('SANDBOX_FAILED', (e as Error)?.message ?? String(e));
-        if (socket.writable) socket.write(`${JSON.stringify({ re: req.id, ok: false, error: err.toJSON() } satisfies KeeperMessage)}\n`);
-      },
-    );
-  });
+  serveLines(socket);
 });
 server.listen(socketPath, () => {
   touch();
   process.send?.('ready');
+  // a home that was deleted (or replaced) is no longer ours: remove what we hold and go. An
+  // unprivileged `rm -rf` cannot delete the containers' files (subordinate ids), but it does take
+  // our socket: nobody can reach us any more either.
+  setInterval(() => {
+    let ino: number | undefined;
+    try {
+      ino = statSync(home).ino;
+      statSync(socketPath);
+    } catch {
+      ino = undefined;
+    }
+    if (ino !== homeIno) void shutdown(true);
+  }, HOME_CHECK_MS).unref();
 });
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown());
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));

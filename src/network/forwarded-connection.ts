@@ -14,7 +14,8 @@
  * would block.
  */
 import { constants } from 'node:os';
-import * as sys from '../runtime/syscalls.js';
+import * as poll from '../sys/poll.js';
+import * as sockets from '../sys/sockets.js';
 import type { Poller, PollOwner } from './poller.js';
 
 const { EAGAIN, EINPROGRESS, EINTR } = constants.errno;
@@ -45,7 +46,7 @@ class Direction {
       if (!this.ended && (!this.buf || this.end < this.buf.length)) {
         const buf = (this.buf ??= Buffer.allocUnsafe(this.size));
         const room = buf.length - this.end;
-        const n = sys.read(this.from, buf, this.end, room);
+        const n = poll.read(this.from, buf, this.end, room);
         if (n > 0) {
           this.end += n;
           this.moved += n;
@@ -58,7 +59,7 @@ class Direction {
         }
       }
       if (this.end > this.start) {
-        const n = sys.write(this.to, this.buf!, this.start, this.end - this.start);
+        const n = poll.write(this.to, this.buf!, this.start, this.end - this.start);
         if (n > 0) {
           this.start += n;
           progress = true;
@@ -70,7 +71,7 @@ class Direction {
       if (this.ended && this.end === this.start && !this.shut) {
         // the half-close passes through: the other side may still answer
         this.shut = true;
-        sys.shutdown(this.to, sys.SHUT.WR);
+        sockets.shutdown(this.to, sockets.SHUT.WR);
       }
       if (!progress) return 0;
     }
@@ -106,7 +107,7 @@ export class ForwardedConnection implements PollOwner {
     connectResult: number,
     private readonly onClose: (c: ForwardedConnection) => void = () => {},
   ) {
-    const events = sys.EPOLL.IN | sys.EPOLL.OUT | sys.EPOLL.RDHUP | sys.EPOLL.ET;
+    const events = poll.EPOLL.IN | poll.EPOLL.OUT | poll.EPOLL.RDHUP | poll.EPOLL.ET;
     poller.watch(client, events, this);
     poller.watch(upstream, events, this);
     if (connectResult === 0) this.open();
@@ -117,12 +118,12 @@ export class ForwardedConnection implements PollOwner {
     if (this.closed) return;
     if (!this.directions) {
       // the client may have sent already: its bytes wait in its socket until upstream is connected
-      if (fd !== this.upstream || !(events & (sys.EPOLL.OUT | sys.EPOLL.ERR | sys.EPOLL.HUP))) return;
+      if (fd !== this.upstream || !(events & (poll.EPOLL.OUT | poll.EPOLL.ERR | poll.EPOLL.HUP))) return;
       // refused (nothing listens yet): the client sees a reset, as a closed port would give it
-      if (sys.socketError(this.upstream) !== 0) return this.close(true);
+      if (sockets.socketError(this.upstream) !== 0) return this.close(true);
       return this.open();
     }
-    if (events & sys.EPOLL.ERR && sys.socketError(fd) !== 0) return this.close(true);
+    if (events & poll.EPOLL.ERR && sockets.socketError(fd) !== 0) return this.close(true);
     this.run();
   }
 
@@ -141,7 +142,7 @@ export class ForwardedConnection implements PollOwner {
     if (this.closed) return;
     this.closed = true;
     for (const fd of [this.client, this.upstream]) {
-      if (reset) sys.setResetOnClose(fd);
+      if (reset) sockets.setResetOnClose(fd);
       this.poller.release(fd);
     }
     this.directions = undefined;
@@ -150,8 +151,8 @@ export class ForwardedConnection implements PollOwner {
 
   private open(): void {
     // segments leave as soon as they arrive: Nagle's delay belongs to the original sender, not to a relay
-    sys.setNoDelay(this.client);
-    sys.setNoDelay(this.upstream);
+    sockets.setNoDelay(this.client);
+    sockets.setNoDelay(this.upstream);
     this.directions = [new Direction(this.client, this.upstream), new Direction(this.upstream, this.client)];
     this.run();
   }

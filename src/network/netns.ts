@@ -4,10 +4,10 @@
  * and its mount namespace is where the bind mounts live (they go with it, however it ends).
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { MayflyError } from '../errors.js';
-import { runTool } from '../host-tool.js';
-import { which } from '../which.js';
-import * as sys from '../runtime/syscalls.js';
+import { MayflyError } from '../core/errors.js';
+import { runTool } from '../core/host-tool.js';
+import { which } from '../core/which.js';
+import * as mounts from '../sys/mounts.js';
 
 /** Makes a new network namespace pinned at `file`, and runs `ip` commands in it — one process for both. */
 export async function createNetns(file: string, commands: string[] = ['link set lo up']): Promise<void> {
@@ -18,7 +18,7 @@ export async function createNetns(file: string, commands: string[] = ['link set 
 /** Unpins a namespace: it ends (with the veths in it) once no process is left inside. */
 export function removeNetns(file: string): void {
   try {
-    sys.umount(file);
+    mounts.umount(file);
   } catch {
     // not mounted (creation failed half way)
   }

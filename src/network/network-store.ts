@@ -8,14 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
-import { readTextIfPresent } from '../files.js';
-import { networkNameSchema, parseWith } from '../runtime/spec.js';
-import { readState, sandboxAlive, type Layout } from '../runtime/state.js';
+import { MayflyError } from '../core/errors.js';
+import { readTextIfPresent } from '../core/files.js';
+import { networkNameSchema } from '../model/container-spec.js';
+import { parseWith } from '../core/validate.js';
+import { readState, sandboxAlive, type Layout } from '../model/home.js';
 
-export const BUILTIN_NETWORKS = ['none', 'host'] as const;
+export const BUILTIN_NETWORKS = ['none', 'host', 'bridge'] as const;
 const createSchema = z.object({
-  name: networkNameSchema.refine((n) => !(BUILTIN_NETWORKS as readonly string[]).includes(n), { message: 'none and host are built in; choose another name' }),
+  name: networkNameSchema.refine((n) => !(BUILTIN_NETWORKS as readonly string[]).includes(n), { message: 'none, host and bridge are built in; choose another name' }),
   labels: z.record(z.string(), z.string()).default({}),
   /** no outbound access: members reach each other (and are reached through published ports) only */
   internal: z.boolean().default(false),
@@ -34,7 +35,26 @@ export interface NetworkRecord {
   internal: boolean;
   /** the sandbox an ephemeral network belongs to: it goes when that sandbox ends */
   owner?: string;
+  /** Docker's default network (`bridge`): no record on disk, and no names — its members reach each other by address only */
+  builtin?: boolean;
 }
+
+/**
+ * Docker's default `bridge` network, where the CLI puts a container run without --network: its
+ * members reach each other (by IP: names resolve on user-defined networks only, as Docker does)
+ * and the outside world. Docker's addresses, 172.17.0.x: they live in the sandbox's own network
+ * namespaces, never on the host's.
+ */
+export const DEFAULT_BRIDGE: NetworkRecord = {
+  id: 'b7e4b3c5e8f0a1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e',
+  name: 'bridge',
+  subnet: '172.17.0.0/24',
+  gateway: '172.17.0.1',
+  createdAt: '1970-01-01T00:00:00.000Z',
+  labels: {},
+  internal: false,
+  builtin: true,
+};
 
 const SUBNET_PREFIX = '10.89';
 
@@ -43,6 +63,7 @@ function recordPath(l: Layout, name: string): string {
 }
 
 export function readNetwork(l: Layout, name: string): NetworkRecord | undefined {
+  if (name === DEFAULT_BRIDGE.name) return DEFAULT_BRIDGE;
   const text = readTextIfPresent(recordPath(l, name));
   return text ? (JSON.parse(text) as NetworkRecord) : undefined;
 }
@@ -62,12 +83,10 @@ export function listNetworks(l: Layout): NetworkRecord[] {
   try {
     files = readdirSync(l.networks).filter((f) => f.endsWith('.json'));
   } catch {
-    return [];
+    files = [];
   }
-  return files
-    .map((f) => readNetwork(l, f.slice(0, -'.json'.length)))
-    .filter((n): n is NetworkRecord => n !== undefined)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const records = files.map((f) => readNetwork(l, f.slice(0, -'.json'.length))).filter((n): n is NetworkRecord => n !== undefined && !n.builtin);
+  return [DEFAULT_BRIDGE, ...records].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Creates a record with the first free /24; the exclusive create makes two concurrent creates of one name fail cleanly. */
@@ -116,6 +135,7 @@ export function networkUsers(l: Layout, name: string): string[] {
 
 export function removeNetwork(l: Layout, name: string, opts: { force?: boolean } = {}): NetworkRecord {
   const record = getNetwork(l, name);
+  if (record.builtin) throw new MayflyError('INVALID_OPTION', `${name} is a pre-defined network and cannot be removed`);
   const users = networkUsers(l, name);
   if (users.length && !opts.force) {
     throw new MayflyError('NETWORK_IN_USE', `network ${name} is in use by ${users.join(', ')}`, { hint: 'remove those containers first' });

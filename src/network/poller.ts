@@ -4,7 +4,8 @@
  * socket (a UDP client's, a command's), and an event still queued for the old one would then be
  * handed to the new owner; deferring the close keeps numbers unique for the whole batch.
  */
-import * as sys from '../runtime/syscalls.js';
+import * as libc from '../sys/libc.js';
+import * as poll from '../sys/poll.js';
 
 export interface PollOwner {
   onEvents(fd: number, events: number): void;
@@ -15,27 +16,27 @@ export interface PollOwner {
 const MAX_EVENTS = 128;
 
 export class Poller {
-  private readonly epoll = sys.epollCreate();
+  private readonly epoll = poll.epollCreate();
   private readonly owners = new Map<number, PollOwner>();
   private closing: number[] = [];
-  private readonly events = Buffer.alloc(MAX_EVENTS * sys.EPOLL_EVENT_SIZE);
+  private readonly events = Buffer.alloc(MAX_EVENTS * poll.EPOLL_EVENT_SIZE);
 
   watch(fd: number, events: number, owner: PollOwner): void {
-    sys.epollAdd(this.epoll, fd, events);
+    poll.epollAdd(this.epoll, fd, events);
     this.owners.set(fd, owner);
   }
 
   /** Stops watching `fd` (if it was) and closes it once the current batch is handled. */
   release(fd: number): void {
-    if (this.owners.delete(fd)) sys.epollDelete(this.epoll, fd);
+    if (this.owners.delete(fd)) poll.epollDelete(this.epoll, fd);
     this.closing.push(fd);
   }
 
   /** Waits up to `timeoutMs` for events and hands each to its descriptor's owner. */
   poll(timeoutMs: number): void {
-    const n = sys.epollWait(this.epoll, this.events, timeoutMs);
+    const n = poll.epollWait(this.epoll, this.events, timeoutMs);
     for (let i = 0; i < n; i++) {
-      const { fd, events } = sys.epollEventAt(this.events, i);
+      const { fd, events } = poll.epollEventAt(this.events, i);
       const owner = this.owners.get(fd);
       try {
         owner?.onEvents(fd, events);
@@ -48,13 +49,13 @@ export class Poller {
 
   /** Closes what was released outside a batch (no events pending): at once, not after the next wait. */
   closeReleased(): void {
-    for (const fd of this.closing) sys.closeFd(fd);
+    for (const fd of this.closing) libc.closeFd(fd);
     this.closing = [];
   }
 
   /** Closes the epoll set itself; owners must have released their descriptors. */
   close(): void {
     this.closeReleased();
-    sys.closeFd(this.epoll);
+    libc.closeFd(this.epoll);
   }
 }

@@ -7,26 +7,14 @@
  */
 import { createServer, type Server } from 'node:net';
 import { constants } from 'node:os';
-import { MayflyError } from '../errors.js';
-import { bindUdp, SyscallError } from '../runtime/syscalls.js';
-import { Pump } from './pump.js';
+import { MayflyError } from '../core/errors.js';
+import { SyscallError } from '../sys/libc.js';
+import { bindUdp } from '../sys/sockets.js';
+import { sharedPump, type Pump } from './pump.js';
+import type { PortMapping, PublishedPort } from '../model/container-types.js';
 
 /** how long a UDP client's upstream socket outlives its last datagram (Docker's proxy: 90 s as well) */
 const UDP_IDLE_MS = 90_000;
-
-export interface PortMapping {
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostIp: string;
-  /** 0: any free port (picked by the kernel when the listener binds: no race with other processes) */
-  hostPort: number;
-}
-
-export interface PublishedPort extends PortMapping {
-  hostPort: number;
-}
-
-let shared: Pump | undefined;
 
 export class PortForwarder {
   private readonly servers: Server[] = [];
@@ -36,9 +24,7 @@ export class PortForwarder {
   /** Opens the container's network namespace (`netns`, e.g. /proc/PID/ns/net) and starts a listener per mapping. */
   async start(netns: string, mappings: PortMapping[]): Promise<PublishedPort[]> {
     if (!mappings.length) return [];
-    // a pump that failed refuses its connections; forwarders started since get a new one
-    if (!shared || shared.stopped) shared = new Pump();
-    this.pump = shared;
+    this.pump = sharedPump();
     this.group = this.pump.openGroup(netns);
     const published: PublishedPort[] = [];
     try {

@@ -11,9 +11,12 @@
  */
 import { openSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import * as sys from '../runtime/syscalls.js';
+import * as libc from '../sys/libc.js';
+import * as namespaces from '../sys/namespaces.js';
+import * as poll from '../sys/poll.js';
+import * as sockets from '../sys/sockets.js';
 import { Poller } from './poller.js';
-import type { PumpCommand, PumpWorkerData } from './pump.js';
+import type { ListenReply, PumpCommand, PumpWorkerData } from './pump.js';
 import { ForwardedConnection } from './forwarded-connection.js';
 import { UdpRelay } from './udp-relay.js';
 
@@ -31,24 +34,24 @@ const poller = new Poller();
 const groups = new Map<number, Group>();
 let parked: number | undefined;
 let woken = false;
-poller.watch(wake, sys.EPOLL.IN, { onEvents: () => (woken = true), fail: () => {} });
+poller.watch(wake, poll.EPOLL.IN, { onEvents: () => (woken = true), fail: () => {} });
 
 /** A socket made by `make` in the network namespace `netns` (an open nsfs descriptor; none: this thread's own). */
 function socketIn(netns: number | undefined, make: () => number): number {
   if (netns === undefined) return make();
   parked ??= parkingNamespace();
-  sys.setns(netns, sys.CLONE.NEWNET);
+  namespaces.setns(netns, namespaces.CLONE.NEWNET);
   try {
     return make();
   } finally {
-    if (parked >= 0) sys.setns(parked, sys.CLONE.NEWNET);
+    if (parked >= 0) namespaces.setns(parked, namespaces.CLONE.NEWNET);
   }
 }
 
 /** A fresh, empty network namespace for this thread alone, to return to after each socket (-1: cannot make one). */
 function parkingNamespace(): number {
   try {
-    sys.unshare(sys.CLONE.NEWNET);
+    namespaces.unshare(namespaces.CLONE.NEWNET);
     return openSync('/proc/thread-self/ns/net', 'r');
   } catch {
     return -1;
@@ -57,24 +60,36 @@ function parkingNamespace(): number {
 
 function forwardTcp(cmd: Extract<PumpCommand, { type: 'tcp' }>): void {
   const group = groups.get(cmd.group);
-  let upstream = -1;
+  let upstream = cmd.upstream ?? -1;
   try {
     if (!group) throw new Error('the container is gone');
-    upstream = socketIn(group.netns, sys.tcpSocket);
+    if (upstream < 0) upstream = socketIn(group.netns, sockets.tcpSocket);
   } catch (e) {
     debug(`forwarding to port ${cmd.port}: ${(e as Error).message}`);
-    sys.setResetOnClose(cmd.client);
-    sys.closeFd(cmd.client);
+    sockets.setResetOnClose(cmd.client);
+    libc.closeFd(cmd.client);
+    if (upstream >= 0) libc.closeFd(upstream);
     return;
   }
-  const conn = new ForwardedConnection(poller, cmd.client, upstream, sys.connectTo(upstream, '127.0.0.1', cmd.port), (c) => group.tcp.delete(c));
+  const conn = new ForwardedConnection(poller, cmd.client, upstream, sockets.connectTo(upstream, '127.0.0.1', cmd.port), (c) => group.tcp.delete(c));
   if (!conn.closed) group.tcp.add(conn);
+}
+
+/** A listening socket made inside the group's namespace, answered to the main thread (which accepts on it). */
+function listenIn(cmd: Extract<PumpCommand, { type: 'listen' }>): void {
+  const group = groups.get(cmd.group);
+  try {
+    if (!group) throw new Error('the container is gone');
+    commands.postMessage({ request: cmd.request, fd: socketIn(group.netns, () => sockets.tcpListen(cmd.ip, cmd.port)) } satisfies ListenReply);
+  } catch (e) {
+    commands.postMessage({ request: cmd.request, error: (e as Error).message } satisfies ListenReply);
+  }
 }
 
 function relayUdp(cmd: Extract<PumpCommand, { type: 'udp' }>): void {
   const group = groups.get(cmd.group);
-  if (!group) return sys.closeFd(cmd.host);
-  group.udp.add(new UdpRelay(poller, cmd.host, cmd.port, () => socketIn(group.netns, sys.udpSocket), cmd.idleMs));
+  if (!group) return libc.closeFd(cmd.host);
+  group.udp.add(new UdpRelay(poller, cmd.host, cmd.port, () => socketIn(group.netns, sockets.udpSocket), cmd.idleMs));
 }
 
 function closeGroup(id: number): void {
@@ -83,18 +98,19 @@ function closeGroup(id: number): void {
   groups.delete(id);
   for (const conn of group.tcp) conn.close(false);
   for (const relay of group.udp) relay.close();
-  if (group.netns !== undefined) sys.closeFd(group.netns);
+  if (group.netns !== undefined) libc.closeFd(group.netns);
 }
 
 /** Applies the commands sent since the last wake-up; false once told to stop. */
 function runCommands(): boolean {
-  sys.drainEventFd(wake);
+  poll.drainEventFd(wake);
   for (let m = receiveMessageOnPort(commands); m; m = receiveMessageOnPort(commands)) {
     const cmd = m.message as PumpCommand;
     try {
       if (cmd.type === 'group') groups.set(cmd.group, { netns: cmd.netns, tcp: new Set(), udp: new Set() });
       else if (cmd.type === 'tcp') forwardTcp(cmd);
       else if (cmd.type === 'udp') relayUdp(cmd);
+      else if (cmd.type === 'listen') listenIn(cmd);
       else if (cmd.type === 'close-group') closeGroup(cmd.group);
       else if (cmd.type === 'stop') {
         for (const id of [...groups.keys()]) closeGroup(id);
@@ -131,5 +147,5 @@ for (let running = true; running; ) {
   }
 }
 poller.close();
-if (parked !== undefined && parked >= 0) sys.closeFd(parked);
+if (parked !== undefined && parked >= 0) libc.closeFd(parked);
 commands.close();

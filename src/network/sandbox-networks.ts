@@ -6,9 +6,10 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { NetworkRecord } from './network-store.js';
 import { createNetns, ipIn, removeNetns } from './netns.js';
+import type { Attachment } from '../model/container-types.js';
 
 export interface Membership {
   network: NetworkRecord;
@@ -23,20 +24,23 @@ export interface MemberInfo {
   onPeersChanged(lines: string[]): void;
 }
 
-export interface Attachment {
-  network: string;
-  ip: string;
-  gateway: string;
-  interface: string;
-  aliases: string[];
-}
-
 interface Member extends MemberInfo {
   ip: string;
   aliases: string[];
+  /** the bridge's end of its veth */
+  veth: string;
 }
 
 const BRIDGE = 'br0';
+
+/**
+ * The bridge's end of a container's veth: unique in the bridge's namespace, at most 15 characters,
+ * and new at each connection (`n`): the kernel tears a dead namespace down in the background, so
+ * the bridge's end of a stopped container's veth may outlive its stop for a moment.
+ */
+function vethName(id: string, n: number, ifname: string): string {
+  return `v${id.slice(0, 10)}${(n % 36).toString(36)}${ifname.replace(/^eth/, '')}`;
+}
 
 class Bridge {
   readonly members = new Map<string, Member>();
@@ -62,11 +66,22 @@ class Bridge {
     return this.up;
   }
 
-  /** The lowest free address of the /24 (.1 is the bridge). */
+  private next = 2;
+
+  /**
+   * The next free address of the /24 (.1 is the bridge), going round as Docker's allocator does: an
+   * address just given up is not handed out again at once, while its peers' ARP caches still know
+   * the old interface behind it.
+   */
   allocate(): string {
     const prefix = this.record.gateway.slice(0, this.record.gateway.lastIndexOf('.'));
     const taken = new Set([...this.members.values()].map((m) => m.ip));
-    for (let host = 2; host < 255; host++) if (!taken.has(`${prefix}.${host}`)) return `${prefix}.${host}`;
+    for (let i = 0; i < 253; i++) {
+      const host = ((this.next - 2 + i) % 253) + 2;
+      if (taken.has(`${prefix}.${host}`)) continue;
+      this.next = host + 1;
+      return `${prefix}.${host}`;
+    }
     throw new MayflyError('NETWORK_FAILED', `network ${this.record.name} has no free address left (253 containers)`);
   }
 
@@ -78,6 +93,8 @@ class Bridge {
 
 export class SandboxNetworks {
   private readonly bridges = new Map<string, Bridge>();
+  /** how many times each container was connected: its veths get new names each time */
+  private readonly starts = new Map<string, number>();
 
   constructor(private readonly runDir: string) {}
 
@@ -87,20 +104,23 @@ export class SandboxNetworks {
    * of those networks about it. Two `ip` runs for one network: inside the new namespace (made by the
    * same process), then on the bridge's side.
    */
-  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean }): Promise<Attachment[]> {
+  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean; loopbackAddress?: string }): Promise<Attachment[]> {
     const attachments: Attachment[] = [];
     const enslave: Promise<void>[] = [];
     try {
-      const inside = ['link set lo up'];
+      const inside = ['link set lo up', ...(opts.loopbackAddress ? [`addr add ${opts.loopbackAddress}/32 dev lo`] : [])];
       const outside: { bridge: Bridge; veth: string }[] = [];
+      // The kernel tears a dead namespace down in the background: the bridge's end of a stopped
+      // container's veth may outlive its stop for a moment, so a restart must not reuse its name.
+      const start = (this.starts.get(member.id) ?? 0) + 1;
+      this.starts.set(member.id, start);
       for (const [i, m] of memberships.entries()) {
         const bridge = this.bridgeFor(m.network);
         await bridge.ensureUp();
         const ip = bridge.allocate();
         const ifname = `eth${i}`;
-        // a veth's name is unique per namespace, and at most 15 characters
-        const veth = `v${member.id.slice(0, 12)}${i}`;
-        bridge.members.set(member.id, { ...member, ip, aliases: m.aliases });
+        const veth = vethName(member.id, start, ifname);
+        bridge.members.set(member.id, { ...member, ip, aliases: m.aliases, veth });
         attachments.push({ network: m.network.name, ip, gateway: m.network.gateway, interface: ifname, aliases: m.aliases });
         inside.push(`link add ${ifname} type veth peer name ${veth} netns ${bridge.netns}`, `addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`);
         if (i === 0 && opts.defaultRoute) inside.push(`route add default via ${m.network.gateway}`);
@@ -118,6 +138,41 @@ export class SandboxNetworks {
     return attachments;
   }
 
+  /**
+   * `docker network connect` on a running container: a veth from its namespace (`netns`: a pinned
+   * file or /proc/PID/ns/net) into the network's bridge, named `ifname` inside.
+   */
+  async attach(member: MemberInfo, netns: string, m: Membership, ifname: string): Promise<Attachment> {
+    const bridge = this.bridgeFor(m.network);
+    if (bridge.members.has(member.id)) throw new MayflyError('NETWORK_EXISTS', `container ${member.name} is already on network ${m.network.name}`);
+    await bridge.ensureUp();
+    const ip = bridge.allocate();
+    const n = (this.starts.get(member.id) ?? 0) + 1;
+    this.starts.set(member.id, n);
+    const veth = vethName(member.id, n, ifname);
+    bridge.members.set(member.id, { ...member, ip, aliases: m.aliases, veth });
+    try {
+      await ipIn(netns, [`link add ${ifname} type veth peer name ${veth} netns ${bridge.netns}`, `addr add ${ip}/24 dev ${ifname}`, `link set ${ifname} up`]);
+      await ipIn(bridge.netns, [`link set ${veth} master ${BRIDGE}`, `link set ${veth} up`]);
+    } catch (e) {
+      bridge.members.delete(member.id);
+      await ipIn(bridge.netns, [`link del ${veth}`]).catch(() => {});
+      throw e;
+    }
+    this.announce([m.network.name]);
+    return { network: m.network.name, ip, gateway: m.network.gateway, interface: ifname, aliases: m.aliases };
+  }
+
+  /** `docker network disconnect` on a running container: its veth on that network goes. */
+  async detach(id: string, network: string): Promise<void> {
+    const bridge = this.bridges.get(network);
+    const member = bridge?.members.get(id);
+    if (!bridge || !member) return;
+    bridge.members.delete(id);
+    await ipIn(bridge.netns, [`link del ${member.veth}`]).catch(() => {});
+    this.announce([network]);
+  }
+
   /** Forgets the container (its veths went with its namespace) and updates the others' hosts files. */
   disconnect(id: string): void {
     const changed: string[] = [];
@@ -129,7 +184,8 @@ export class SandboxNetworks {
   peersOf(id: string): string[] {
     const lines: string[] = [];
     for (const bridge of this.bridges.values()) {
-      if (!bridge.members.has(id)) continue;
+      // Docker's default bridge gives no names: its members reach each other by address
+      if (!bridge.members.has(id) || bridge.record.builtin) continue;
       for (const m of bridge.members.values()) {
         if (m.id === id) continue;
         const names = [...new Set([m.name, ...m.aliases, m.hostname, m.id.slice(0, 12)])];

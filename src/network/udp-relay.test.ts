@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bindUdp, closeFd } from '../runtime/syscalls.js';
+import { closeFd } from '../sys/libc.js';
+import { bindUdp } from '../sys/sockets.js';
 import { Pump } from './pump.js';
 
 // Without a network namespace the relay's upstream sockets are made in the pump thread's own
@@ -16,12 +17,21 @@ function udp(): Promise<Socket> {
   return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
 }
 
-/** Sends `text` until an answer comes (the relay starts asynchronously), and returns it. */
+/**
+ * Sends `text` until its answer comes (the relay starts asynchronously), and returns it. A late
+ * answer to an earlier resend of another question (a busy machine) is not this one's.
+ */
 async function ask(s: Socket, port: number, text: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
     const answer = new Promise<string | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), 100);
-      s.once('message', (m) => (clearTimeout(t), resolve(String(m))));
+      const onMessage = (m: Buffer) => {
+        if (!String(m).startsWith(`${text} from `)) return;
+        clearTimeout(t);
+        s.off('message', onMessage);
+        resolve(String(m));
+      };
+      const t = setTimeout(() => (s.off('message', onMessage), resolve(undefined)), 100);
+      s.on('message', onMessage);
     });
     s.send(text, port, '127.0.0.1');
     const got = await answer;

@@ -6,7 +6,9 @@
  * Docker's proxy; answers count as activity, so a slow-answering server keeps its client.
  */
 import { constants } from 'node:os';
-import * as sys from '../runtime/syscalls.js';
+import * as libc from '../sys/libc.js';
+import * as poll from '../sys/poll.js';
+import * as sockets from '../sys/sockets.js';
 import type { Poller, PollOwner } from './poller.js';
 
 const { EAGAIN, ECONNREFUSED, EINTR } = constants.errno;
@@ -42,7 +44,7 @@ export class UdpRelay implements PollOwner {
     private readonly socketInContainer: () => number,
     private readonly idleMs: number,
   ) {
-    poller.watch(host, sys.EPOLL.IN, this);
+    poller.watch(host, poll.EPOLL.IN, this);
   }
 
   onEvents(fd: number): void {
@@ -71,7 +73,7 @@ export class UdpRelay implements PollOwner {
   private fromClients(): void {
     const now = Date.now();
     for (let i = 0; i < BATCH; i++) {
-      const n = sys.recvFrom(this.host, datagram, from, fromLen);
+      const n = sockets.recvFrom(this.host, datagram, from, fromLen);
       if (n === -EINTR) continue;
       if (n < 0) return; // EAGAIN: all read
       const key = from.toString('latin1', 0, fromLen[0]);
@@ -81,7 +83,7 @@ export class UdpRelay implements PollOwner {
       if (!c) continue;
       this.clients.set(key, c);
       c.lastActive = now;
-      sys.sendTo(c.upstream, datagram, n, null); // a datagram the kernel cannot take is lost, as UDP allows
+      sockets.sendTo(c.upstream, datagram, n, null); // a datagram the kernel cannot take is lost, as UDP allows
     }
   }
 
@@ -89,12 +91,12 @@ export class UdpRelay implements PollOwner {
     const c = this.byUpstream.get(fd);
     if (!c) return;
     for (let i = 0; i < BATCH; i++) {
-      const n = sys.recvFrom(fd, datagram, from, fromLen);
+      const n = sockets.recvFrom(fd, datagram, from, fromLen);
       // ECONNREFUSED: an earlier datagram found no listener inside (ICMP port unreachable); later ones may
       if (n === -EINTR || n === -ECONNREFUSED) continue;
       if (n < 0) return;
       c.lastActive = Date.now();
-      sys.sendTo(this.host, datagram, n, c.address);
+      sockets.sendTo(this.host, datagram, n, c.address);
     }
   }
 
@@ -110,13 +112,13 @@ export class UdpRelay implements PollOwner {
       return undefined; // the container is gone, or no descriptors left: this datagram is lost
     }
     // connected: the kernel filters out datagrams from anyone but the server, and send needs no address
-    const r = sys.connectTo(upstream, '127.0.0.1', this.port);
+    const r = sockets.connectTo(upstream, '127.0.0.1', this.port);
     if (r < 0 && r !== -EAGAIN) {
-      sys.closeFd(upstream);
+      libc.closeFd(upstream);
       return undefined;
     }
     const c: Client = { upstream, address, lastActive: 0 };
-    this.poller.watch(upstream, sys.EPOLL.IN, this);
+    this.poller.watch(upstream, poll.EPOLL.IN, this);
     this.byUpstream.set(upstream, c);
     return c;
   }

@@ -9,3 +9,5 @@ export { redis, redisContainerOptions, StartedRedis, REDIS_DEFAULT_TAG, REDIS_IM
 export { mongo, mongoContainerOptions, StartedMongo, MONGO_DEFAULT_TAG, MONGO_IMAGE, type MongoOptions } from './mongo.js';
 export { staticSite, StartedStaticSite, NGINX_DEFAULT_TAG, NGINX_IMAGE, type StaticSiteOptions } from './static-site.js';
 export { StartedService } from './started-service.js';
+export { StartedDatabase } from './started-database.js';
+export { mysql, mariadb, mysqlContainerOptions, mariadbContainerOptions, StartedMysql, MYSQL_DEFAULT_TAG, MYSQL_IMAGE, MARIADB_DEFAULT_TAG, MARIADB_IMAGE, type MysqlOptions } from './mysql.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { discoverSeedFiles, failedSeedFile, SEED_DIR, seedLoaderScript } from './mongo-seed.js';
 
 const dirs: string[] = [];

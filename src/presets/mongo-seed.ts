@@ -10,7 +10,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 
 export type SeedFile = { name: string; kind: 'script' } | { name: string; kind: 'documents'; collection: string };
 

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { StartedContainer, type ContainerHandle } from '../harness/started-container.js';
 import { mongoContainerOptions, mongodCommand, StartedMongo } from './mongo.js';
 
@@ -12,6 +15,22 @@ describe('presets.mongo, offline', () => {
     expect(o.exposedPorts).toEqual([27017]);
     expect(o.wait?.describe()).toMatch(/mongosh --quiet --norc .*ping: 1/s);
     expect(o.wait?.describe()).not.toMatch(/replSetInitiate/);
+  });
+
+  it('keeps /data/db as an initialised-data snapshot; a seed folder is loaded by the start that initialises, its content part of the key', () => {
+    expect(mongoContainerOptions().initSnapshot).toEqual({ paths: ['/data/db'], enabled: true });
+    expect(mongoContainerOptions({ snapshot: false }).initSnapshot?.enabled).toBe(false);
+    const seed = mkdtempSync(join(tmpdir(), 'mayfly-mongo-seed-'));
+    try {
+      writeFileSync(join(seed, 'users.json'), '[{"name":"ada"}]');
+      const first = mongoContainerOptions({ seed }).initSnapshot!;
+      expect(first.key).toMatch(/^seed:[0-9a-f]{64}$/);
+      expect(typeof first.initialise).toBe('function');
+      writeFileSync(join(seed, 'users.json'), '[{"name":"grace"}]');
+      expect(mongoContainerOptions({ seed }).initSnapshot!.key).not.toBe(first.key);
+    } finally {
+      rmSync(seed, { recursive: true, force: true });
+    }
   });
 
   it('a replica set: --replSet, and readiness initiates it and waits for the primary', () => {

@@ -5,14 +5,15 @@
  * from a folder before the container is handed over.
  */
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import type { HarnessOptions } from '../harness/options.js';
 import { startContainer, type StartOptions } from '../harness/start.js';
 import type { StartedContainer } from '../harness/started-container.js';
 import { Wait } from '../harness/wait/index.js';
 import { discoverSeedFiles, failedSeedFile, SEED_DIR, SEED_LOADER, seedLoaderScript, type SeedFile } from './mongo-seed.js';
 import { mongoShell, PRIMARY_WAIT_MS, readinessScript } from './mongo-shell.js';
-import { imageOptions, imageReference, parsePresetOptions } from './preset-options.js';
+import { imageOptions, imageReference, parsePresetOptions, snapshotOption } from './preset-options.js';
+import { treeDigest } from '../harness/init-snapshot-key.js';
 import { existingDirectory } from './preset-paths.js';
 import { StartedService } from './started-service.js';
 
@@ -25,6 +26,7 @@ const CACHE_GB = '0.25';
 
 export const mongoOptionsSchema = z.strictObject({
   ...imageOptions,
+  ...snapshotOption,
   /** a single-node replica set (`true`: named rs0), for transactions and change streams */
   replicaSet: z.union([z.boolean(), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected a replica set name like "rs0"' })]).default(false),
   /** the database of the connection string and of the seed data; default `test` */
@@ -76,12 +78,14 @@ export function mongodCommand(o: Pick<Resolved, 'replicaSet' | 'args'>): string[
 }
 
 export function mongoContainerOptions(input: MongoOptions = {}): HarnessOptions {
-  return containerOptions(parsePresetOptions('mongo', mongoOptionsSchema, input));
+  const o = parsePresetOptions('mongo', mongoOptionsSchema, input);
+  return containerOptions(o, o.seed ? discoverSeedFiles(o.seed) : []);
 }
 
-function containerOptions(o: Resolved): HarnessOptions {
+function containerOptions(o: Resolved, seedFiles: SeedFile[] = []): HarnessOptions {
   const rs = replicaSetName(o);
   const ready = readinessScript(rs ? { name: rs, member: `127.0.0.1:${PORT}` } : undefined);
+  const seed = o.seed;
   return {
     image: imageReference('mongo', MONGO_IMAGE, MONGO_DEFAULT_TAG, o),
     command: mongodCommand(o),
@@ -90,6 +94,15 @@ function containerOptions(o: Resolved): HarnessOptions {
     // each attempt may wait for the election itself; the shell takes a second to start
     wait: Wait.forSuccessfulCommand(mongoShell(['--eval', ready]), { attemptTimeoutMs: PRIMARY_WAIT_MS + 10_000 }),
     ...(o.startupTimeout ? { startupTimeout: o.startupTimeout } : {}),
+    // the data files after the first start (a replica set initiated, the seed loaded), stopped
+    // cleanly by the image's stop signal; later starts skip the election set-up and the seeding
+    initSnapshot: {
+      paths: ['/data/db'],
+      enabled: o.snapshot,
+      ...(seed && seedFiles.length
+        ? { key: `seed:${treeDigest(seed)}`, initialise: (c: StartedContainer) => loadSeed(c, seed, seedFiles, o.database) }
+        : {}),
+    },
   };
 }
 
@@ -99,20 +112,12 @@ function containerOptions(o: Resolved): HarnessOptions {
  */
 export async function mongo(options: MongoOptions = {}, start: StartOptions = {}): Promise<StartedMongo> {
   const o = parsePresetOptions('mongo', mongoOptionsSchema, options);
+  // the seed is loaded by the start that initialises (once per seed content, with snapshots)
   const seedFiles = o.seed ? discoverSeedFiles(o.seed) : [];
-  const started = new StartedMongo(await startContainer(containerOptions(o), start), o.database, replicaSetName(o));
-  if (o.seed && seedFiles.length) {
-    try {
-      await loadSeed(started, o.seed, seedFiles, o.database);
-    } catch (e) {
-      await started.remove().catch(() => {});
-      throw e;
-    }
-  }
-  return started;
+  return new StartedMongo(await startContainer(containerOptions(o, seedFiles), start), o.database, replicaSetName(o));
 }
 
-async function loadSeed(c: StartedMongo, dir: string, files: SeedFile[], database: string): Promise<void> {
+async function loadSeed(c: StartedContainer, dir: string, files: SeedFile[], database: string): Promise<void> {
   await c.copyTo({ source: dir, target: SEED_DIR });
   await c.copyTo({ content: seedLoaderScript(files), target: `${SEED_DIR}/${SEED_LOADER}` });
   const r = await c.exec(mongoShell([`127.0.0.1:${PORT}/${database}`, `${SEED_DIR}/${SEED_LOADER}`]));

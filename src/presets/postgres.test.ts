@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { StartedContainer, type ContainerHandle } from '../harness/started-container.js';
 import { postgresContainerOptions, StartedPostgres } from './postgres.js';
 
@@ -11,8 +11,15 @@ describe('presets.postgres, offline', () => {
     expect(o.command).toEqual(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']);
     expect(o.tmpfs).toEqual({ '/var/lib/postgresql/data': 'mode=0700' });
     expect(o.exposedPorts).toEqual([5432]);
-    expect(o.wait?.describe()).toContain(`PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"`);
+    expect(o.wait?.describe()).toBe('a query (select 1) answered over TCP at port 5432 as test on database test');
     expect(postgresContainerOptions({ password: 'secret' }).wait?.describe()).not.toContain('secret');
+    // initialised once, then started from a snapshot of PGDATA: the server itself, as the postgres user
+    expect(o.initSnapshot).toEqual({
+      paths: ['/var/lib/postgresql/data'],
+      enabled: true,
+      run: { entrypoint: ['postgres'], command: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'], user: 'postgres' },
+    });
+    expect(postgresContainerOptions({ snapshot: false }).initSnapshot?.enabled).toBe(false);
   });
 
   it('settings override the fast defaults; booleans are on/off', () => {

@@ -4,20 +4,29 @@
  * query over TCP with the configured password — the server that runs after the image's first-start
  * initialisation, not the temporary one `pg_isready` would already accept.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { HarnessOptions } from '../harness/options.js';
 import { startContainer, type StartOptions } from '../harness/start.js';
 import type { StartedContainer } from '../harness/started-container.js';
-import { Wait } from '../harness/wait/index.js';
-import { imageOptions, imageReference, parsePresetOptions } from './preset-options.js';
+import { PostgresDatabases } from './postgres-databases.js';
+import { StartedDatabase } from './started-database.js';
+import { QueryWait, type QueryDialect } from './query-wait.js';
+import { PgConnection, PgServerError } from './postgres-wire.js';
+import { imageOptions, imageReference, parsePresetOptions, snapshotOption } from './preset-options.js';
 import { existingDirectory } from './preset-paths.js';
-import { StartedService } from './started-service.js';
+import { initScriptCopies } from './init-scripts.js';
 
 export const POSTGRES_IMAGE = 'postgres';
 export const POSTGRES_DEFAULT_TAG = '17';
 const PORT = 5432;
+
+/** SQLSTATE 28P01 / 28000: the password or the role is wrong */
+const LOGIN_REFUSED = new Set(['28P01', '28000']);
+const POSTGRES_QUERY: QueryDialect = {
+  connect: (o) => PgConnection.connect(o),
+  probe: 'select 1',
+  refusesLogin: (e) => e instanceof PgServerError && LOGIN_REFUSED.has(e.code),
+};
 /** upstream's PGDATA up to 17; 18 moved it, and refuses a mount at this path only when PGDATA is elsewhere */
 const PGDATA = '/var/lib/postgresql/data';
 
@@ -33,6 +42,7 @@ const settingName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, { message: 'ex
 
 export const postgresOptionsSchema = z.strictObject({
   ...imageOptions,
+  ...snapshotOption,
   /** the superuser (POSTGRES_USER); default `test` */
   user: identifier.default('test'),
   /** its password (POSTGRES_PASSWORD); default `test` */
@@ -48,7 +58,7 @@ export const postgresOptionsSchema = z.strictObject({
 export type PostgresOptions = z.input<typeof postgresOptionsSchema>;
 type Resolved = z.output<typeof postgresOptionsSchema>;
 
-export class StartedPostgres extends StartedService {
+export class StartedPostgres extends StartedDatabase {
   /** @internal */
   constructor(
     started: StartedContainer,
@@ -59,14 +69,20 @@ export class StartedPostgres extends StartedService {
     super(started);
   }
 
+  protected makeCopies(): PostgresDatabases {
+    return new PostgresDatabases(() => ({ host: this.host, port: this.mappedPort, user: this.user, password: this.password }), this.database);
+  }
+
+
+
   /** The host port PostgreSQL listens on. */
   get mappedPort(): number {
     return this.port(PORT);
   }
 
-  /** `postgres://user:password@127.0.0.1:PORT/database`, for `pg`, `postgres.js`, Prisma, psql … */
-  connectionString(): string {
-    return `postgres://${encodeURIComponent(this.user)}:${encodeURIComponent(this.password)}@${this.address(PORT)}/${encodeURIComponent(this.database)}`;
+  /** `postgres://user:password@127.0.0.1:PORT/database` (another `database` of the server if given), for `pg`, `postgres.js`, Prisma, psql … */
+  connectionString(database = this.database): string {
+    return `postgres://${encodeURIComponent(this.user)}:${encodeURIComponent(this.password)}@${this.address(PORT)}/${encodeURIComponent(database)}`;
   }
 }
 
@@ -77,35 +93,22 @@ export function postgresContainerOptions(input: PostgresOptions = {}): HarnessOp
 
 function containerOptions(o: Resolved): HarnessOptions {
   const settings = { ...FAST, ...o.config };
+  const serverArgs = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${settingValue(v)}`]);
   return {
     image: imageReference('postgres', POSTGRES_IMAGE, POSTGRES_DEFAULT_TAG, o),
     env: { POSTGRES_USER: o.user, POSTGRES_PASSWORD: o.password, POSTGRES_DB: o.database, PGDATA },
-    command: ['postgres', ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${settingValue(v)}`])],
+    command: ['postgres', ...serverArgs],
     exposedPorts: [PORT],
     tmpfs: { [PGDATA]: 'mode=0700' },
     ...(o.initScripts ? { copies: initScriptCopies(o.initScripts) } : {}),
-    // over TCP with the password: only the final server listens there (the first-start one uses
-    // the socket alone). The settings come from the container's environment, which exec inherits:
-    // no password in the argv, so none in a start-up failure's message either
-    wait: Wait.forSuccessfulCommand(['sh', '-c', `PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h 127.0.0.1 -p ${PORT} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -X -q -c 'select 1'`]),
+    // over TCP with the password: only the final server listens there (the first-start one uses the socket alone)
+    wait: new QueryWait(PORT, { user: o.user, password: o.password, database: o.database }, POSTGRES_QUERY),
     ...(o.startupTimeout ? { startupTimeout: o.startupTimeout } : {}),
+    // the image's stop signal (SIGINT, a fast shutdown) leaves a cleanly shut down cluster; a later
+    // start finds PG_VERSION there and skips initdb and the init scripts
+    // and runs the server itself: the entrypoint would only find the data initialised and exec it
+    initSnapshot: { paths: [PGDATA], enabled: o.snapshot, run: { entrypoint: ['postgres'], command: serverArgs, user: 'postgres' } },
   };
-}
-
-/**
- * The folder's files as the image's /docker-entrypoint-initdb.d, one by one: the postgres user runs
- * them, so each is made readable (and a *.sh executable one stays executable, which decides
- * between running and sourcing it), whatever its mode on the host. Sub-folders are not read, as
- * the image does not read them.
- */
-function initScriptCopies(dir: string): { content: Buffer; target: string; mode: number }[] {
-  return readdirSync(dir)
-    .filter((name) => statSync(join(dir, name)).isFile())
-    .map((name) => ({
-      content: readFileSync(join(dir, name)),
-      target: `/docker-entrypoint-initdb.d/${name}`,
-      mode: statSync(join(dir, name)).mode & 0o111 ? 0o755 : 0o644,
-    }));
 }
 
 function settingValue(v: string | number | boolean): string {

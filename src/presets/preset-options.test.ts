@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../errors.js';
+import { isMayflyError } from '../core/errors.js';
 import { imageReference } from './preset-options.js';
 
 describe('imageReference', () => {

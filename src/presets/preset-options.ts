@@ -5,9 +5,9 @@
  * the field.
  */
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import { parseReference } from '../image/reference.js';
-import { parseWith } from '../runtime/spec.js';
+import { parseWith } from '../core/validate.js';
 
 const TAG = /^[\w][\w.-]{0,127}$/;
 
@@ -18,6 +18,12 @@ export const imageOptions = {
   tag: z.string().regex(TAG, { message: 'expected a tag like "16" or "7.2-alpine" (letters, digits, _ . -)' }).optional(),
   /** milliseconds for pull-free start plus readiness; default 60 000 */
   startupTimeout: z.number().int().positive().optional(),
+};
+
+/** For the presets whose first start initialises: keep the initialised state and start from it afterwards. */
+export const snapshotOption = {
+  /** initialise once per configuration, then start from a snapshot of the initialised data (default true) */
+  snapshot: z.boolean().default(true),
 };
 
 /** The image reference a preset runs: `image` (default `upstream`) with `tag` (default `defaultTag`) unless `image` names one. */

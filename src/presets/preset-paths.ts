@@ -21,3 +21,22 @@ export const existingDirectory = z
     }
     return abs;
   });
+
+export const existingFile = z
+  .string()
+  .min(1)
+  .transform((p, ctx) => {
+    const abs = resolve(p);
+    let isFile = false;
+    try {
+      isFile = statSync(abs).isFile();
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `no such file: ${abs}` });
+      return z.NEVER;
+    }
+    if (!isFile) {
+      ctx.addIssue({ code: 'custom', message: `not a file: ${abs}` });
+      return z.NEVER;
+    }
+    return abs;
+  });

@@ -4,11 +4,14 @@
  * listens: a loading server answers LOADING).
  */
 import { z } from 'zod';
+import { MayflyError } from '../core/errors.js';
 import type { HarnessOptions } from '../harness/options.js';
+import { treeDigest } from '../harness/init-snapshot-key.js';
 import { startContainer, type StartOptions } from '../harness/start.js';
 import type { StartedContainer } from '../harness/started-container.js';
 import { Wait } from '../harness/wait/index.js';
-import { imageOptions, imageReference, parsePresetOptions } from './preset-options.js';
+import { existingFile } from './preset-paths.js';
+import { imageOptions, imageReference, parsePresetOptions, snapshotOption } from './preset-options.js';
 import { StartedService } from './started-service.js';
 
 export const REDIS_IMAGE = 'redis';
@@ -21,7 +24,16 @@ export const redisOptionsSchema = z.strictObject({
   password: z.string().min(1).optional(),
   /** more `redis-server` arguments, e.g. `['--maxmemory', '64mb']` */
   args: z.array(z.string()).default([]),
+  /**
+   * a host file of Redis commands, one per line as `redis-cli` reads them (`SET greeting hello`),
+   * run once the server is ready; with `snapshot` (the default) only the first start of a seed runs
+   * them, later ones load the data it kept
+   */
+  seed: existingFile.optional(),
+  ...snapshotOption,
 });
+
+const SEED_FILE = '/mayfly-seed.redis';
 
 export type RedisOptions = z.input<typeof redisOptionsSchema>;
 
@@ -63,7 +75,33 @@ function containerOptions(o: z.output<typeof redisOptionsSchema>): HarnessOption
     tmpfs: { '/data': 'mode=0755' },
     wait: Wait.forSuccessfulCommand(['sh', '-c', '[ "$(redis-cli ping)" = PONG ]']),
     ...(o.startupTimeout ? { startupTimeout: o.startupTimeout } : {}),
+    // only a seed makes a first start worth keeping: SHUTDOWN SAVE writes /data/dump.rdb (also
+    // with saving off), which a later server loads at start
+    ...(o.seed ? { initSnapshot: seedSnapshot(o.seed, o.snapshot) } : {}),
   };
+}
+
+function seedSnapshot(seed: string, enabled: boolean): NonNullable<HarnessOptions['initSnapshot']> {
+  return {
+    paths: ['/data'],
+    enabled,
+    key: `seed:${treeDigest(seed)}`,
+    quiesce: { command: ['redis-cli', 'shutdown', 'save'] },
+    initialise: (c) => loadSeed(c, seed),
+  };
+}
+
+/** Runs the seed's commands through redis-cli; a command the server refuses fails the start, quoting its reply. */
+async function loadSeed(c: StartedContainer, seed: string): Promise<void> {
+  await c.copyTo({ source: seed, target: SEED_FILE, mode: 0o644 });
+  const r = await c.exec(['sh', '-c', `redis-cli < ${SEED_FILE}`]);
+  // redis-cli goes on after an error reply, and exits 0: the replies say what failed
+  const refused = r.stdout.split('\n').find((l) => /^(\(error\) )?(ERR|WRONGTYPE|NOAUTH|NOPERM|WRONGPASS|READONLY|OOM|EXECABORT|BUSY|NOSCRIPT|MISCONF)\b/.test(l));
+  if (r.exitCode === 0 && !refused) return;
+  throw new MayflyError('CONTAINER_START_FAILED', `presets.redis: the seed ${seed} failed: ${(refused ?? (r.stderr || r.stdout)).trim()}`, {
+    hint: 'a seed holds one Redis command per line, as redis-cli reads them: SET key value',
+    details: { seed, exitCode: r.exitCode, output: r.stdout + r.stderr },
+  });
 }
 
 /** A running Redis, ready for commands: `await using redis = await presets.redis()`, then `new Redis(redis.connectionString())`. */

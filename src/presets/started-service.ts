@@ -7,7 +7,7 @@ import { StartedContainer } from '../harness/started-container.js';
 export class StartedService extends StartedContainer {
   /** @internal */
   constructor(private readonly started: StartedContainer) {
-    super(started.container, started.reused);
+    super(started.container, started.reused, () => {}, started.initSnapshot);
   }
 
   /** `host:port` of a published port, with brackets around an IPv6 host. */

@@ -4,9 +4,9 @@
  * starts from the image it made last time without building anything (static-site-image.ts).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 import { startContainer, type StartOptions } from '../harness/start.js';
 import type { StartedContainer } from '../harness/started-container.js';
 import { sharedRuntime } from '../harness/session.js';
@@ -14,7 +14,7 @@ import { Wait } from '../harness/wait/index.js';
 import { imageOptions, imageReference, parsePresetOptions } from './preset-options.js';
 import { existingDirectory } from './preset-paths.js';
 import { HEADER_NAME, HEADER_VALUE, nginxConf } from './static-site-conf.js';
-import { siteImage } from './static-site-image.js';
+import { siteImage, stageSiteImage } from './static-site-image.js';
 import { StartedService } from './started-service.js';
 
 export const NGINX_IMAGE = 'nginx';
@@ -37,6 +37,21 @@ export const staticSiteOptionsSchema = z.strictObject({
 });
 
 export type StaticSiteOptions = z.input<typeof staticSiteOptionsSchema>;
+
+/** The site's files as a Dockerfile stage builds them: `{ context: '.', target: 'build', path: '/app/dist' }`. */
+export const stageSourceSchema = z.strictObject({
+  /** the build context */
+  context: existingDirectory,
+  /** default: `<context>/Dockerfile` */
+  dockerfile: z.string().min(1).transform((p) => resolve(p)).optional(),
+  /** the stage that makes the files (default: the last) */
+  target: z.string().min(1).optional(),
+  /** the folder of that stage to serve */
+  path: z.string().refine((p) => isAbsolute(p), { message: 'path must be absolute, e.g. /app/dist' }),
+  buildArgs: z.record(z.string(), z.string()).optional(),
+});
+
+export type StageSourceInput = z.input<typeof stageSourceSchema>;
 
 export class StartedStaticSite extends StartedService {
   /** @internal */
@@ -67,18 +82,24 @@ export class StartedStaticSite extends StartedService {
 }
 
 /**
- * Serves `folder` (relative to the working directory, or absolute) over HTTP:
+ * Serves a folder (relative to the working directory, or absolute) — or the folder a Dockerfile
+ * stage builds, `{ context, target, path }` — over HTTP:
  * `await using site = await presets.staticSite('./dist', { spa: true })`, then `fetch(site.siteUrl('/'))`.
  */
-export async function staticSite(folder: string, options: StaticSiteOptions = {}, start: StartOptions = {}): Promise<StartedStaticSite> {
-  const root = parsePresetOptions('staticSite', z.strictObject({ folder: existingDirectory }), { folder }).folder;
+export async function staticSite(source: string | StageSourceInput, options: StaticSiteOptions = {}, start: StartOptions = {}): Promise<StartedStaticSite> {
+  const parsed =
+    typeof source === 'string'
+      ? parsePresetOptions('staticSite', z.strictObject({ folder: existingDirectory }), { folder: source }).folder
+      : parsePresetOptions('staticSite', z.strictObject({ source: stageSourceSchema }), { source }).source;
   const o = parsePresetOptions('staticSite', staticSiteOptionsSchema, options);
-  if (o.spa && !existsSync(join(root, 'index.html'))) {
-    throw new MayflyError('INVALID_OPTION', `invalid presets.staticSite options:\n  spa: ${root} has no index.html for unknown paths to fall back to`);
+  if (typeof parsed === 'string' && o.spa && !existsSync(join(parsed, 'index.html'))) {
+    throw new MayflyError('INVALID_OPTION', `invalid presets.staticSite options:\n  spa: ${parsed} has no index.html for unknown paths to fall back to`);
   }
   const base = imageReference('staticSite', NGINX_IMAGE, NGINX_DEFAULT_TAG, o);
   const rt = start.runtime ?? (await sharedRuntime());
-  const image = await siteImage(rt, { base, conf: nginxConf(o), folder: root, workDir: join(rt.info.runDir, 'staging') });
+  const workDir = join(rt.info.runDir, 'staging');
+  const conf = nginxConf(o);
+  const image = typeof parsed === 'string' ? await siteImage(rt, { base, conf, folder: parsed, workDir }) : await stageSiteImage(rt, { base, conf, source: parsed, workDir });
   const started = await startContainer(
     {
       image: image.record.id,

@@ -4,19 +4,15 @@
  * the runtime that made it.
  */
 import { join } from 'node:path';
-import { isMayflyError, MayflyError } from '../errors.js';
-import type { PublishedPort } from '../network/port-forwarder.js';
-import type { Attachment } from '../network/sandbox-networks.js';
-import { hostOf, hostPortOf, ipOf, urlOf } from './addresses.js';
-import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
+import { isMayflyError, MayflyError } from '../core/errors.js';
+import type { PublishedPort } from '../model/container-types.js';
+import type { Attachment } from '../model/container-types.js';
+import { hostOf, hostPortOf, ipOf, urlOf } from '../model/addresses.js';
+import { readLogs, type LogEntry, type ReadLogsOptions } from '../model/container-logs.js';
 import type { SandboxClient } from './sandbox-client.js';
-import type { ContainerStats, ExecResult } from './sandbox/protocol.js';
-import type { ContainerSpec } from './spec.js';
-
-export interface ExitStatus {
-  exitCode: number;
-  oomKilled: boolean;
-}
+import type { ContainerStats, ExecResult } from '../model/container-types.js';
+import type { ContainerSpec } from '../model/container-spec.js';
+import type { ExitStatus } from '../model/container-types.js';
 
 /** What a container needs from the runtime that made it. */
 export interface ContainerOwner {
@@ -26,6 +22,25 @@ export interface ContainerOwner {
 }
 
 export type OutputListener = (stream: 'stdout' | 'stderr', data: Uint8Array) => void;
+
+/** a terminal's window size (`-t`) */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** An exec whose output streams and whose input (with `stdin` or `tty`) is written as it comes. */
+export interface ExecSession {
+  /** bytes for the command's stdin (or its terminal) */
+  write(data: Uint8Array): Promise<void>;
+  /** EOF on its stdin */
+  closeStdin(): Promise<void>;
+  resize(size: TerminalSize): Promise<void>;
+  /** its exit code (126/127 when it could not be run) */
+  readonly exited: Promise<number>;
+}
+
+let execSessions = 0;
 
 export class Container {
   private state: 'created' | 'running' | 'paused' | 'exited' | 'removed' = 'created';
@@ -60,15 +75,35 @@ export class Container {
   }
 
   /** Starts the container; resolves once its program runs (execve succeeded). */
-  async start(opts: { attach?: boolean; onOutput?: OutputListener } = {}): Promise<void> {
+  async start(opts: { attach?: boolean; onOutput?: OutputListener; size?: TerminalSize } = {}): Promise<void> {
+    return this._startWith((attach) => this.sandbox.request('start', { id: this.id, attach, ...(opts.size ? { size: opts.size } : {}) }), opts);
+  }
+
+  /** Input for the running PID 1 of a container made with `openStdin` or `tty` (`-i`, `-t`). */
+  async write(data: Uint8Array): Promise<void> {
+    await this.sandbox.request('input', { id: this.id, data });
+  }
+
+  /** EOF on PID 1's stdin (with a terminal: its EOF character). */
+  async closeStdin(): Promise<void> {
+    await this.sandbox.request('input', { id: this.id, eof: true });
+  }
+
+  /** The window size of PID 1's terminal (`tty`). */
+  async resize(size: TerminalSize): Promise<void> {
+    await this.sandbox.request('resize', { id: this.id, ...size });
+  }
+
+  /** @internal starts through `request` (the runtime's run() creates and starts in one request) */
+  async _startWith(request: (attach: boolean) => Promise<{ ports: PublishedPort[]; networks: Attachment[] }>, opts: { attach?: boolean; onOutput?: OutputListener } = {}): Promise<void> {
     this.outputListener = opts.onOutput;
     this.lastExit = undefined;
-    const request = this.sandbox.request('start', { id: this.id, attach: Boolean(opts.attach || opts.onOutput) });
-    this.starting = request.then(
+    const started = request(Boolean(opts.attach || opts.onOutput));
+    this.starting = started.then(
       () => {},
       () => {},
     );
-    const { ports, networks } = await request;
+    const { ports, networks } = await started;
     this.published = ports;
     this.attachments = networks;
     // a quick program's exit event can overtake the reply to start
@@ -154,6 +189,49 @@ export class Container {
     return this.sandbox.request('exec', { id: this.id, request: { argv, ...opts } });
   }
 
+  /**
+   * Runs a command in the running container with its output streamed to `onOutput` as it comes;
+   * `stdin` keeps its stdin open for `write`, `tty` gives it a terminal of the container's devpts
+   * (its output then all comes as stdout). Resolves once it runs.
+   */
+  async execAttached(
+    argv: string[],
+    opts: { env?: Record<string, string>; user?: string; workingDir?: string; stdin?: boolean; tty?: boolean; size?: TerminalSize },
+    onOutput: OutputListener,
+  ): Promise<ExecSession> {
+    if (!argv.length) throw new MayflyError('INVALID_OPTION', 'exec needs a command');
+    const sandbox = this.sandbox;
+    const session = `${this.id}/exec/${++execSessions}`;
+    const { stdin, tty, size, ...request } = opts;
+    const onData = (e: { id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }) => e.id === session && onOutput(e.stream, e.data);
+    let onExit: (e: { session: string; exitCode: number }) => void = () => {};
+    const exited = sandbox.hold(
+      new Promise<number>((resolve, reject) => {
+        onExit = (e) => e.session === session && resolve(e.exitCode);
+        sandbox.on('output', onData);
+        sandbox.on('exec-exit', onExit);
+        sandbox.once('gone', () => reject(new MayflyError('SANDBOX_GONE', 'the mayfly sandbox process is gone')));
+      }),
+    ).finally(() => {
+      sandbox.off('output', onData);
+      sandbox.off('exec-exit', onExit);
+    });
+    exited.catch(() => {});
+    try {
+      await sandbox.request('exec-attached', { id: this.id, session, request: { argv, ...request }, tty: Boolean(tty), stdin: Boolean(stdin), ...(size ? { size } : {}) });
+    } catch (e) {
+      sandbox.off('output', onData);
+      sandbox.off('exec-exit', onExit);
+      throw e;
+    }
+    return {
+      write: async (data) => void (await sandbox.request('input', { id: session, data })),
+      closeStdin: async () => void (await sandbox.request('input', { id: session, eof: true })),
+      resize: async (s) => void (await sandbox.request('resize', { id: session, ...s })),
+      exited,
+    };
+  }
+
   stats(): Promise<ContainerStats> {
     return this.sandbox.request('stats', { id: this.id });
   }
@@ -161,6 +239,36 @@ export class Container {
   /** The TCP ports a process inside the container listens on (its own network namespace, not the host's forwarders). */
   async listening(): Promise<number[]> {
     return (await this.sandbox.request('listening', { id: this.id })).tcp;
+  }
+
+  /** Bytes in the container's writable layer (`docker ps -s`). */
+  async diskUsage(): Promise<number> {
+    return (await this.sandbox.request('disk-usage', { id: this.id })).rw;
+  }
+
+  /** `docker network connect`: joins now if it runs, at its next start otherwise. */
+  async connect(network: string, aliases: string[] = []): Promise<void> {
+    const { networks } = await this.sandbox.request('network-connect', { id: this.id, network, aliases });
+    if (this.spec.network === 'none') {
+      this.spec.network = network;
+      this.spec.networkAliases = aliases;
+    } else this.spec.networks.push({ name: network, aliases });
+    if (this.state === 'running' || this.state === 'paused') this.attachments = networks;
+  }
+
+  /** `docker network disconnect`. */
+  async disconnect(network: string): Promise<void> {
+    const { networks } = await this.sandbox.request('network-disconnect', { id: this.id, network });
+    if (this.spec.network === network) {
+      this.spec.network = 'none';
+      this.spec.networkAliases = [];
+    } else this.spec.networks = this.spec.networks.filter((n) => n.name !== network);
+    if (this.state === 'running' || this.state === 'paused') this.attachments = networks;
+  }
+
+  /** What a path of the running container is (`docker cp` copies into a directory, or as a new name). */
+  async pathKind(path: string): Promise<'dir' | 'file' | 'missing'> {
+    return (await this.sandbox.request('path-kind', { id: this.id, path })).kind;
   }
 
   /** Extracts a tar (a host file) into `targetDir` of the running container, owned by its root. */

@@ -3,7 +3,7 @@
  * sandbox's /proc numbers them). Used where no cgroup is available: pause by SIGSTOP, and stats.
  */
 import { readdirSync } from 'node:fs';
-import { readTextIfPresent } from '../files.js';
+import { readTextIfPresent } from '../core/files.js';
 
 const read = readTextIfPresent;
 
@@ -88,4 +88,24 @@ export function signalAll(pid1: number, signal: NodeJS.Signals): number {
     count = fresh;
   }
   return count;
+}
+
+function parentOf(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : undefined;
+}
+
+/**
+ * The host's pid of a sandbox's process (`nsPid` as the sandbox numbers it), found from outside:
+ * the process under `sandboxHostPid` whose NSpid line has `nsPid` one level down. Docker's
+ * `State.Pid` is the host's.
+ */
+export function hostPidOf(nsPid: number, sandboxHostPid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ns = /^NSpid:\s+(.+)$/m.exec(read(`/proc/${entry}/status`) ?? '')?.[1]?.split(/\s+/).map(Number);
+    if (!ns || ns[1] !== nsPid) continue;
+    for (let p: number | undefined = Number(entry), i = 0; p && p > 1 && i < 8; p = parentOf(p), i++) if (p === sandboxHostPid) return Number(entry);
+  }
+  return undefined;
 }

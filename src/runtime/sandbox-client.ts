@@ -8,10 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { MayflyError } from '../errors.js';
-import { distFile, mayflyHome } from '../paths.js';
+import { MayflyError } from '../core/errors.js';
+import { distFile, mayflyHome } from '../core/paths.js';
 import { prepareDelegatedCgroup } from './cgroups/index.js';
-import { hostIdMapping, writeIdMaps, type IdMapping } from './idmap.js';
+import { hostIdMapping, idMapBlocked, writeIdMaps, type IdMapping } from './idmap.js';
+import { findStartLimits, type StartDegradation } from './start-limits.js';
+import type { StartLimits } from './shim/plan.js';
+import { liftingSetting } from '../core/confinement.js';
+import { sandboxStartError } from './sandbox-start-error.js';
 import type { Op, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/protocol.js';
 import { childPid } from './process-tree.js';
 
@@ -19,8 +23,16 @@ export interface SandboxInfo {
   /** the sandbox's own directory (network namespaces, staging for copies); gone with the sandbox */
   runDir: string;
   rootfsDriver: string;
+  /** why a driver other than plain overlay was chosen */
+  rootfsReason?: string;
   cgroups: string;
+  /** how containers are started: `native (...)` or `Node shim (...)` with the reason */
+  startPath: string;
   idMapping: IdMapping;
+  /** what a confined host (a CI job's container) refuses in a container's start, and the way taken instead */
+  startLimits: StartLimits;
+  /** those steps, each with why and the setting that lifts it (`mayfly doctor` lists them) */
+  degraded: StartDegradation[];
   warnings: string[];
 }
 
@@ -29,7 +41,7 @@ const BOOT_TIMEOUT_MS = 15_000;
 async function waitForOwnUserNamespace(pid: number, child: ChildProcess): Promise<void> {
   const ours = readlinkSync('/proc/self/ns/user');
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error('unshare exited');
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`unshare exited with ${child.signalCode ?? child.exitCode}`);
     try {
       if (readlinkSync(`/proc/${pid}/ns/user`) !== ours) return;
     } catch {
@@ -40,9 +52,25 @@ async function waitForOwnUserNamespace(pid: number, child: ChildProcess): Promis
   }
 }
 
+/** What a single-id mapping means for containers, and what would map more. */
+function singleIdWarning(m: IdMapping): string {
+  const fix = m.limited?.limit ? liftingSetting(m.limited.limit) : 'run `mayfly doctor` (id mapping) for the fix';
+  return `only one user id is mapped into containers (${m.limited?.why ?? 'no subordinate range'}): files of other owners are kept as yours, but images whose processes switch to another user (postgres, redis, nginx workers) fail; ${fix}`;
+}
+
+/**
+ * The sandbox's own namespaces. With a fresh /proc it is PID 1 of a pid namespace of its own (the
+ * kernel ends every container if it dies); where that is refused it stays in ours, and each shim
+ * is tied to it by a parent-death signal instead (sandbox/main.ts).
+ */
+function unshareArgs(limits: StartLimits): string[] {
+  return limits.proc === 'new' ? ['--user', '--mount', '--pid', '--fork', '--mount-proc'] : ['--user', '--mount', '--fork'];
+}
+
 type Events = {
   exit: [Extract<SandboxEvent, { event: 'exit' }>];
   output: [Extract<SandboxEvent, { event: 'output' }>];
+  'exec-exit': [Extract<SandboxEvent, { event: 'exec-exit' }>];
   'pull-progress': [Extract<SandboxEvent, { event: 'pull-progress' }>];
   warning: [string];
   gone: [];
@@ -74,63 +102,94 @@ export class SandboxClient extends EventEmitter<Events> {
     const home = opts.home ?? mayflyHome();
     const id = randomBytes(8).toString('hex');
     const idMapping = hostIdMapping();
-    await prepareDelegatedCgroup();
-    const env: NodeJS.ProcessEnv = { ...process.env, MAYFLY_HOME: home, MAYFLY_SANDBOX_ID: id, MAYFLY_FULL_IDMAP: idMapping.single ? '0' : '1' };
+    if (idMapping.limited?.blocked) throw idMapBlocked(idMapping);
+    const [start] = await Promise.all([findStartLimits(), prepareDelegatedCgroup()]);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MAYFLY_HOME: home,
+      MAYFLY_SANDBOX_ID: id,
+      MAYFLY_FULL_IDMAP: idMapping.single ? '0' : '1',
+      // said by the sandbox when a container's user cannot exist in a single-id namespace
+      ...(idMapping.single ? { MAYFLY_SINGLE_ID_NOTE: singleIdWarning(idMapping) } : {}),
+      MAYFLY_START_LIMITS: JSON.stringify(start.limits),
+      LC_ALL: 'C', // unshare's messages are matched to explain a failure (the sandbox's tools are fine with C)
+    };
     delete env.NODE_OPTIONS; // test runners' loaders have no business in the sandbox
-    const args = [
-      '--user', '--mount', '--pid', '--fork', '--mount-proc', '--',
+    const command = [
+      'unshare', ...unshareArgs(start.limits), '--',
       // wait on stdin until the id maps are written: only then does exec give Node its capabilities
       '/bin/sh', '-c', 'read -r _ && exec "$0" "$@"',
       process.execPath, distFile('runtime/sandbox/main.js'),
     ];
-    let child: ChildProcess;
-    try {
-      child = spawn('unshare', args, { stdio: ['pipe', 'ignore', 'pipe', 'ipc'], detached: true, env, serialization: 'advanced' });
-    } catch (cause) {
-      throw new MayflyError('USERNS_UNAVAILABLE', 'could not run util-linux unshare', { cause, hint: 'apt install util-linux' });
-    }
+    let step = 'start unshare';
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (e) => reject(new MayflyError('USERNS_UNAVAILABLE', `could not run unshare: ${e.message}`, { hint: 'apt install util-linux' })));
-    });
-    const ready = new Promise<Extract<SandboxEvent, { event: 'ready' }>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
-      child.on('message', (m: SandboxMessage) => {
-        if ('event' in m && m.event === 'ready') {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      });
-      child.once('exit', (code, sig) => {
-        clearTimeout(timer);
-        reject(new Error(`it exited with ${sig ?? code}`));
-      });
-    });
-    ready.catch(() => {});
+    let sandboxError: MayflyError | undefined;
+    let child: ChildProcess | undefined;
     try {
-      await spawned;
-      await waitForOwnUserNamespace(child.pid!, child);
-      await writeIdMaps(child.pid!, idMapping);
-      child.stdin!.end('\n');
+      child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe', 'ipc'], detached: true, env, serialization: 'advanced' });
+      const c = child;
+      c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      // writing the go-ahead into a process that already died fails with EPIPE: its exit says why
+      c.stdin!.on('error', () => {});
+      const exited = new Promise<never>((_, reject) => c.once('exit', (code, sig) => reject(new Error(`it exited with ${sig ?? code}`))));
+      exited.catch(() => {});
+      await Promise.race([new Promise<void>((resolve, reject) => {
+        c.once('spawn', resolve);
+        c.once('error', reject);
+      }), exited]);
+      const ready = new Promise<Extract<SandboxEvent, { event: 'ready' }>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
+        c.on('message', (m: SandboxMessage) => {
+          if (!('event' in m)) return;
+          if (m.event === 'ready') resolve(m);
+          else if (m.event === 'boot-failed') reject((sandboxError = MayflyError.fromJSON(m.error)));
+          else return;
+          clearTimeout(timer);
+        });
+        void exited.catch((e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+      ready.catch(() => {});
+      step = 'create the user namespace';
+      await waitForOwnUserNamespace(c.pid!, c);
+      step = 'write the id maps';
+      await Promise.race([writeIdMaps(c.pid!, idMapping), exited]);
+      step = 'start the sandbox';
+      c.stdin!.end('\n');
       const r = await ready;
       const warnings = [...r.warnings];
-      if (idMapping.single) {
-        warnings.push(
-          'only your own user id is mapped into containers (no /etc/subuid range, or no newuidmap): images that run services as other users cannot chown; `mayfly doctor` says how to fix it',
-        );
-      }
-      const client = new SandboxClient(child, home, id, { runDir: r.runDir, rootfsDriver: r.rootfsDriver, cgroups: r.cgroups, idMapping, warnings });
+      if (idMapping.single) warnings.push(singleIdWarning(idMapping));
+      // /sys as a bind hardly matters to a test's services: doctor lists it, the log stays quiet
+      for (const d of start.degraded) if (d.step !== 'mount /sys') warnings.push(`containers start, but "${d.step}" is done another way: ${d.instead}; ${d.fix}`);
+      const client = new SandboxClient(c, home, id, {
+        runDir: r.runDir,
+        rootfsDriver: r.rootfsDriver,
+        ...(r.rootfsReason ? { rootfsReason: r.rootfsReason } : {}),
+        cgroups: r.cgroups,
+        startPath: r.startPath,
+        idMapping,
+        startLimits: start.limits,
+        degraded: start.degraded,
+        warnings,
+      });
       client.stderrTail = stderr;
       return client;
     } catch (cause) {
-      child.kill('SIGKILL');
-      if (cause instanceof MayflyError) throw cause;
-      throw new MayflyError('USERNS_UNAVAILABLE', `could not start the mayfly sandbox: ${(cause as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`, {
-        cause,
-        hint: 'run `mayfly doctor` to see what this machine allows (user namespaces, /etc/subuid, uidmap)',
-      });
+      // the whole group: unshare, and the sandbox it forked (which a kill of unshare alone leaves)
+      if (child?.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      child?.stdin?.destroy();
+      // the sandbox's stderr may still be arriving: give it a moment, it is what the user needs
+      if (child && child.exitCode === null && child.signalCode === null) await new Promise((r) => child!.once('exit', r));
+      await new Promise((r) => setImmediate(r));
+      throw sandboxStartError({ step, command, stderr, cause: sandboxError ?? cause, ...(child?.exitCode != null ? { exit: `exit code ${child.exitCode}` } : {}) });
     }
   }
 
@@ -168,6 +227,7 @@ export class SandboxClient extends EventEmitter<Events> {
     if ('event' in m) {
       if (m.event === 'exit') this.emit('exit', m);
       else if (m.event === 'output') this.emit('output', m);
+      else if (m.event === 'exec-exit') this.emit('exec-exit', m);
       else if (m.event === 'pull-progress') this.emit('pull-progress', m);
       else if (m.event === 'warning') this.emit('warning', m.message);
       return;

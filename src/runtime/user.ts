@@ -2,7 +2,7 @@
  * Resolves `--user` the way Docker does, from the container's own /etc/passwd and /etc/group:
  * `name`, `uid`, `name:group`, `uid:gid`. A numeric uid absent from passwd runs with gid 0.
  */
-import { MayflyError } from '../errors.js';
+import { MayflyError } from '../core/errors.js';
 
 export interface ResolvedUser {
   uid: number;

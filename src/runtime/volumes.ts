@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError } from '../errors.js';
-import { readState, sandboxAlive, type Layout } from './state.js';
+import { MayflyError } from '../core/errors.js';
+import { holdsOn, readState, type Layout } from '../model/home.js';
 
 export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -23,7 +23,7 @@ function checkName(name: string): void {
   if (!VOLUME_NAME.test(name)) throw new MayflyError('INVALID_OPTION', `volume name "${name}": use letters, digits, _ . -`);
 }
 
-/** name → names of live containers (in any sandbox of this home) that mount it */
+/** name → names of the containers that mount it (live ones in any sandbox of this home, and stopped persistent ones) */
 function usage(l: Layout): Map<string, string[]> {
   const users = new Map<string, string[]>();
   let ids: string[] = [];
@@ -34,7 +34,7 @@ function usage(l: Layout): Map<string, string[]> {
   }
   for (const id of ids) {
     const s = readState(join(l.containers, id));
-    if (!s?.volumes?.length || !sandboxAlive(l, s.sandboxId)) continue;
+    if (!s?.volumes?.length || !holdsOn(l, s)) continue;
     for (const v of s.volumes) users.set(v, [...(users.get(v) ?? []), s.name]);
   }
   return users;

@@ -37,8 +37,8 @@ describe('mayfly pull / images / run IMAGE', () => {
     const images = await mayfly('images');
     expect(images.stdout.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
     expect(images.stdout).toContain(`${registry.host}/cli/busybox`);
-    expect((await mayfly('run', image)).stdout).toBe('from the image\n');
-    const own = await mayfly('run', '--pull', 'never', image, 'sh', '-c', 'echo own; exit 5');
+    expect((await mayfly('run', '--rm', image)).stdout).toBe('from the image\n');
+    const own = await mayfly('run', '--rm', '--pull', 'never', image, 'sh', '-c', 'echo own; exit 5');
     expect([own.stdout, own.status]).toEqual(['own\n', 5]);
   });
 
@@ -57,9 +57,9 @@ describe('mayfly import / build', () => {
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM cli/base:1\nARG WHO=nobody\nRUN echo "hi $WHO" > /greeting\nCMD ["cat", "/greeting"]\n');
     const built = await mayfly('build', '-t', 'cli/app:1', '--build-arg', 'WHO=cli', ctx);
     expect(built.status).toBe(0);
-    expect(built.stderr).toContain('step 3/4: RUN echo "hi $WHO" > /greeting');
+    expect(built.stderr).toContain('[0 3/4] RUN echo "hi $WHO" > /greeting');
     expect(built.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
-    expect((await mayfly('run', '--pull', 'never', 'cli/app:1')).stdout).toBe('hi cli\n');
-    expect((await mayfly('build', '-t', 'cli/app:1', '--build-arg', 'WHO=cli', ctx)).stderr).toContain('(cached)');
+    expect((await mayfly('run', '--rm', '--pull', 'never', 'cli/app:1')).stdout).toBe('hi cli\n');
+    expect((await mayfly('build', '-t', 'cli/app:1', '--build-arg', 'WHO=cli', ctx)).stderr).toContain('CACHED');
   });
 });

@@ -66,19 +66,22 @@ describe('mayfly login / push / tag / inspect / history / save / load / rmi / im
     // untag, then pull it back from the authenticated registry
     expect((await mayfly(['rmi', target])).stdout).toBe(`Untagged: ${target}\n`);
     expect((await mayfly(['pull', target])).status).toBe(0);
-    expect((await mayfly(['run', '--pull', 'never', target])).stdout).toBe('shared image\n');
+    expect((await mayfly(['run', '--rm', '--pull', 'never', target])).stdout).toBe('shared image\n');
   });
 
   it('inspect prints JSON, history a table', async () => {
     const inspect = await mayfly(['inspect', image]);
-    const [rec] = JSON.parse(inspect.stdout) as { id: string; names: string[]; config: { config: { Cmd: string[] } } }[];
-    expect(rec!.names).toContain(image);
-    expect(rec!.config.config.Cmd).toEqual(['echo', 'shared image']);
+    const [rec] = JSON.parse(inspect.stdout) as { Id: string; RepoTags: string[]; Config: { Cmd: string[] } }[];
+    expect(rec!.RepoTags).toContain(image);
+    expect(rec!.Id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(rec!.Config.Cmd).toEqual(['echo', 'shared image']);
     const history = await mayfly(['history', image]);
     expect(history.stdout.split('\n')[0]).toMatch(/^LAYER\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
     expect(history.stdout.trim().split('\n')).toHaveLength(2);
     const missing = await mayfly(['inspect', 'nothing/here:1']);
-    expect([missing.status, missing.stderr]).toEqual([125, expect.stringContaining('no such image')]);
+    // Docker's exit code for an object that is not there
+    expect([missing.status, missing.stderr]).toEqual([1, expect.stringContaining('no such object: nothing/here:1')]);
+    expect((await mayfly(['image', 'inspect', 'nothing/here:1'])).stderr).toContain('no such image: nothing/here:1');
   });
 
   it('save → rmi → load → run with no registry', async () => {
@@ -92,8 +95,8 @@ describe('mayfly login / push / tag / inspect / history / save / load / rmi / im
     await plain.stop();
     const load = await mayfly(['load', '-i', file]);
     expect([load.status, load.stdout]).toEqual([0, `Loaded image: ${image}\n`]);
-    expect((await mayfly(['run', '--pull', 'never', image])).stdout).toBe('shared image\n');
+    expect((await mayfly(['run', '--rm', '--pull', 'never', image])).stdout).toBe('shared image\n');
     const prune = await mayfly(['image', 'prune']);
-    expect(prune.stdout).toMatch(/^Removed \d+ layer\(s\) and \d+ blob\(s\)\n$/);
+    expect(prune.stdout).toMatch(/^Removed \d+ layer\(s\), \d+ blob\(s\) and \d+ initialised-data snapshot\(s\)\n$/);
   });
 });

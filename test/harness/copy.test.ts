@@ -39,6 +39,9 @@ describe('copying files', () => {
       { content: 'two', target: '/data/nested/two.txt', mode: 0o600 },
     ]);
     await c.copyArchiveTo(tarOf({ 'from-archive.txt': 'three' }), '/data');
+    // into the root itself (what copies of a top-level directory come down to)
+    await c.copyArchiveTo(tarOf({ 'at-root.txt': 'four' }), '/');
+    expect((await c.readFile('/at-root.txt')).toString()).toBe('four');
     expect((await c.exec('cat /data/one.txt /data/nested/two.txt /data/from-archive.txt; stat -c %a /data/nested/two.txt')).stdout).toBe('onetwothree600\n');
     expect((await c.readFile('/data/nested/two.txt')).toString()).toBe('two');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Wait, waitUntilReady, type WaitStrategy } from '../../src/harness/wait/index.js';
-import type { Container, ContainerOptions } from '../../src/runtime/runtime.js';
+import type { Container, ContainerOptions } from '../../src/engine/runtime.js';
 import { BUSYBOX, caught, useRuntime } from '../support/runtime.js';
 
 const { runtime } = useRuntime();

@@ -3,7 +3,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { Runtime } from '../../src/engine/runtime.js';
 import { startRegistry, type StartedRegistry } from '../support/registry.js';
 import { runToEnd, useRuntime } from '../support/runtime.js';
 

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../src/errors.js';
-import { mayflyHome } from '../../src/paths.js';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { isMayflyError } from '../../src/core/errors.js';
+import { mayflyHome } from '../../src/core/paths.js';
+import { Runtime } from '../../src/engine/runtime.js';
 import { tarOf } from '../support/registry.js';
 import { startRegistry, type StartedRegistry } from '../support/registry.js';
 import { pushImage, tarOfDir } from '../support/images.js';

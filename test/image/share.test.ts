@@ -7,11 +7,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../src/errors.js';
+import { isMayflyError } from '../../src/core/errors.js';
 import { pushImage as pushFromStore } from '../../src/image/push.js';
 import { digestOf } from '../../src/image/registry/index.js';
 import { ImageStore } from '../../src/image/store/image-store.js';
-import { Runtime, type Container } from '../../src/runtime/runtime.js';
+import { Runtime, type Container } from '../../src/engine/runtime.js';
 import { pushImage, tarOfDir } from '../support/images.js';
 import { startRegistry, tarOf, type StartedRegistry } from '../support/registry.js';
 import { BUSYBOX, runToEnd } from '../support/runtime.js';

@@ -1,19 +1,28 @@
 /**
  * mayfly/vitest for real: examples/vitest run by a nested Vitest (4 workers, each test file with a
  * Redis of its own, an nginx shared through globalSetup) in the forks pool, the threads pool and as
- * one shard of two; then runs that end badly — a worker killed with SIGKILL mid-test, Ctrl-C. Each
- * must leave nothing running (run-watch.ts says precisely what that means).
+ * one shard of two; mayflyTest's three fixture scopes; then runs that end badly — a worker killed
+ * with SIGKILL mid-test, Ctrl-C. Each must leave nothing running (run-watch.ts says precisely what
+ * that means). The nested Vitest is the project's, or the one `MAYFLY_TEST_RUNNERS` names
+ * (scripts/test-matrix).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { until } from '../support/runtime.js';
-import { nestedEnv, runNode, useNestedProjects, type RunResult } from './support/project.js';
+import { nestedEnv, nestedPackageVersion, runNode, useNestedProjects, type RunResult } from './support/project.js';
 import { nothingLeft, RunWatch } from './support/run-watch.js';
 
-const projects = useNestedProjects('examples/vitest', 'test/integrations/fixtures/vitest-crash');
+const projects = useNestedProjects({
+  example: 'examples/vitest',
+  crash: 'test/integrations/fixtures/vitest-crash',
+  scopes: 'test/integrations/fixtures/vitest-scopes',
+});
 
 const vitest = (root: string, ...args: string[]) => [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', root, ...args];
+
+/** 4 workers: Vitest 3 takes a minimum too (its default follows the core count); Vitest 4 dropped that option. */
+const fourWorkers = ['--maxWorkers', '4', ...(Number(nestedPackageVersion('vitest')?.split('.')[0]) < 4 ? ['--minWorkers', '4'] : [])];
 
 interface JsonReport {
   numTotalTests: number;
@@ -29,6 +38,7 @@ async function runExample(...args: string[]): Promise<{ result: RunResult; repor
   const result = await run.done;
   watch.stop();
   expect(result.code, result.output).toBe(0);
+  expect(result.output).toContain(`RUN  v${nestedPackageVersion('vitest')} `); // the version under test ran it
   return { result, report: JSON.parse(readFileSync(reportFile, 'utf8')) as JsonReport, watch };
 }
 
@@ -36,9 +46,9 @@ async function expectNothingLeft(watch: RunWatch): Promise<void> {
   expect(await nothingLeft(watch)).toEqual({ processes: [], ports: [], containers: [] });
 }
 
-describe('examples/vitest in a nested Vitest run', () => {
+describe(`examples/vitest in a nested Vitest ${nestedPackageVersion('vitest')} run`, () => {
   it('passes with 4 forks, a Redis per test file and a shared nginx, and leaves nothing running', async () => {
-    const { report, watch } = await runExample('--pool', 'forks', '--maxWorkers', '4', '--minWorkers', '4');
+    const { report, watch } = await runExample('--pool', 'forks', ...fourWorkers);
     expect(report.testResults.map((f) => f.name.replace(`${projects.example()}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
     expect(report.numPassedTests).toBe(report.numTotalTests);
     expect(report.numTotalTests).toBe(8);
@@ -49,7 +59,7 @@ describe('examples/vitest in a nested Vitest run', () => {
   }, 300_000);
 
   it('passes in the threads pool, and leaves nothing running', async () => {
-    const { report, watch } = await runExample('--pool', 'threads', '--maxWorkers', '4', '--minWorkers', '4');
+    const { report, watch } = await runExample('--pool', 'threads', ...fourWorkers);
     expect(report.numPassedTests).toBe(8);
     expect(watch.ports.size).toBeGreaterThanOrEqual(2);
     await expectNothingLeft(watch);
@@ -59,6 +69,29 @@ describe('examples/vitest in a nested Vitest run', () => {
     const { report, watch } = await runExample('--shard', '1/2', '--maxWorkers', '2');
     expect(report.testResults.length).toBe(2);
     expect(report.numPassedTests).toBe(report.numTotalTests);
+    await expectNothingLeft(watch);
+  }, 300_000);
+});
+
+describe(`mayflyTest’s scopes in a nested Vitest ${nestedPackageVersion('vitest')} run`, () => {
+  it('test: a container per test; file: one per file; worker: one for the files a worker runs; then nothing left', async () => {
+    const watch = new RunWatch().start();
+    const reportFile = join(projects.scopes(), `scopes-${watch.mark}.jsonl`);
+    // one worker that runs both files (no isolation): what a worker scope is for
+    const run = runNode(projects.scopes(), vitest(projects.scopes(), '--no-isolate', '--maxWorkers', '1'), nestedEnv({ ...watch.env, SCOPES_REPORT: reportFile }));
+    const result = await run.done;
+    watch.stop();
+    expect(result.code, result.output).toBe(0);
+    const records = readFileSync(reportFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { scope: string; file: string; id: string; worker: number });
+    const ids = (scope: string, file?: string) => records.filter((r) => r.scope === scope && (!file || r.file === file)).map((r) => r.id);
+    expect(new Set(ids('test')).size).toBe(4);
+    expect(new Set(ids('file', 'a.test.js')).size).toBe(1);
+    expect(new Set(ids('file', 'b.test.js')).size).toBe(1);
+    expect(ids('file', 'a.test.js')[0]).not.toBe(ids('file', 'b.test.js')[0]);
+    expect(new Set(records.map((r) => r.worker)).size).toBe(1);
+    expect(ids('worker')).toHaveLength(2);
+    expect(new Set(ids('worker')).size).toBe(1);
+    expect(records).toHaveLength(10);
     await expectNothingLeft(watch);
   }, 300_000);
 });

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { outboundSupport } from '../../src/network/outbound.js';
 import { describe, expect, it } from 'vitest';
-import type { Container } from '../../src/runtime/runtime.js';
-import { BUSYBOX, caught, useRuntime } from '../support/runtime.js';
+import type { Container } from '../../src/engine/runtime.js';
+import { BUSYBOX, caught, runToEnd, useRuntime } from '../support/runtime.js';
 
 const { runtime, warnings } = useRuntime();
 const DEBIAN = process.env.MAYFLY_TEST_DEBIAN!;
@@ -21,15 +21,7 @@ function server(name: string, network: string, extra: Record<string, unknown> = 
 
 /** a one-shot Debian client (glibc resolves through /etc/hosts like real apps do); output and exit code */
 async function client(script: string, extra: Record<string, unknown>): Promise<{ exitCode: number; out: string }> {
-  const c = await runtime().create({ layers: [DEBIAN], command: ['bash', '-c', script], ...extra });
-  let out = '';
-  try {
-    await c.start({ onOutput: (_s, d) => (out += Buffer.from(d).toString()) });
-    const { exitCode } = await c.wait();
-    return { exitCode, out };
-  } finally {
-    await c.remove({ force: true });
-  }
+  return runToEnd(await runtime().create({ layers: [DEBIAN], command: ['bash', '-c', script], ...extra }));
 }
 
 /** GET / from host:80 with bash's /dev/tcp, retried while the server starts */
@@ -96,6 +88,22 @@ describe('user-defined networks', () => {
     }
   });
 
+  it('a container restarted again and again on a network gets its interface each time (a dead namespace is torn down in the background)', async () => {
+    const net = unique('restarts');
+    runtime().createNetwork(net);
+    const web = await server(unique('web'), net);
+    try {
+      for (let i = 0; i < 8; i++) {
+        await web.restart({ timeout: 0 });
+        expect(web.networks()[0]?.interface).toBe('eth0');
+      }
+      expect((await client(httpGet(web.ip()), { network: net })).out).toContain('says-hi');
+    } finally {
+      await web.remove({ force: true });
+      runtime().removeNetwork(net);
+    }
+  });
+
   it('published ports work for containers on a network', async () => {
     const net = unique('pub');
     runtime().createNetwork(net);
@@ -110,7 +118,7 @@ describe('user-defined networks', () => {
     }
   });
 
-  it('outbound: a container on a network reaches services on the host loopback by host.mayfly.internal (not on internal networks)', async () => {
+  it('outbound: the host loopback is out of reach by default; host-gateway opens it as host.mayfly.internal (not on internal networks)', async () => {
     const server = createServer((s) => s.end('hello from the host\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
@@ -118,16 +126,19 @@ describe('user-defined networks', () => {
     runtime().createNetwork(open);
     runtime().createNetwork({ name: internal, internal: true });
     const probe = `timeout 1 bash -c 'exec 3<>/dev/tcp/host.mayfly.internal/${port}; cat <&3' 2>&1 || echo no-way-out`;
+    const byIp = `timeout 1 bash -c 'exec 3<>/dev/tcp/10.0.2.2/${port}; cat <&3' 2>&1 || echo no-way-out`;
+    const gateway = { extraHosts: [{ name: 'dev-host', ip: 'host-gateway' }] };
     try {
-      const fromOpen = await client(probe, { network: open });
-      const fromInternal = await client(probe, { network: internal });
-      expect(fromInternal.out).toContain('no-way-out');
+      const byDefault = await client(`${probe}; ${byIp}`, { network: open });
+      expect(byDefault.out).not.toContain('hello from the host');
+      const fromInternal = await caught(client(probe, { network: internal, ...gateway }));
+      expect(fromInternal.message).toMatch(/host-gateway needs a network with outbound access \(its networks are internal\)/);
       const support = outboundSupport();
       if (support.usable) {
-        expect(fromOpen.out).toContain('hello from the host');
+        expect((await client(probe, { network: open, ...gateway })).out).toContain('hello from the host');
       } else {
-        // the machine refuses a user-mode network stack to this user: said once, clearly
-        expect(fromOpen.out).toContain('no-way-out');
+        // the machine refuses a user-mode network stack to this user: said clearly
+        expect((await caught(client(probe, { network: open, ...gateway }))).message).toContain(support.reason);
         expect(warnings.join('\n')).toContain(support.fix);
       }
     } finally {

@@ -2,19 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../src/errors.js';
-import type { Container } from '../../src/runtime/runtime.js';
-import { parsePortFlag } from '../../src/runtime/spec.js';
+import { isMayflyError } from '../../src/core/errors.js';
+import type { Container } from '../../src/engine/runtime.js';
+import { parsePortFlag } from '../../src/model/docker-flags.js';
 import { BUSYBOX, until, useRuntime } from '../support/runtime.js';
 
 const { runtime } = useRuntime();
 
-/** busybox httpd on port 80 serving its hostname (and an optional big file) */
+/** busybox httpd on port 80 serving its name from /etc/hostname (uname's may not be settable: a CI job's seccomp) and an optional big file */
 function web(name: string, extra = ''): Promise<Container> {
   return runtime().run({
     layers: [BUSYBOX],
     hostname: name,
-    command: ['sh', '-c', `mkdir -p /www && hostname > /www/index.html ${extra} && exec httpd -f -p 80 -h /www`],
+    command: ['sh', '-c', `mkdir -p /www && cat /etc/hostname > /www/index.html ${extra} && exec httpd -f -p 80 -h /www`],
     tmpfs: [{ path: '/www' }],
     ports: [{ containerPort: 80 }],
   });

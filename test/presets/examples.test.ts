@@ -9,6 +9,9 @@ usePresetImages();
 describe('examples/presets/postgres.test.ts', async () => {
   await import('../../examples/presets/postgres.test.js');
 });
+describe('examples/presets/postgres-fork-per-test.test.ts', async () => {
+  await import('../../examples/presets/postgres-fork-per-test.test.js');
+});
 describe('examples/presets/redis.test.ts', async () => {
   await import('../../examples/presets/redis.test.js');
 });

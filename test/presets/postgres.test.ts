@@ -37,7 +37,7 @@ describe('presets.postgres', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('is ready for queries when it returns: pg connects with connectionString(), data on tmpfs, durability off', async () => {
+  it('is ready for queries when it returns: pg connects with connectionString(), data in memory, durability off', async () => {
     await using db = await presets.postgres({ tag });
     expect(db.connectionString()).toBe(`postgres://test:test@127.0.0.1:${db.mappedPort}/test`);
     // no retry: the first connection must work
@@ -52,7 +52,74 @@ describe('presets.postgres', () => {
     await client.query("insert into t (name) values ('mayfly'), ('preset')");
     expect((await client.query('select name from t order by id')).rows.map((r) => r.name)).toEqual(['mayfly', 'preset']);
     await client.end();
-    expect((await db.exec(['stat', '-f', '-c', '%T', '/var/lib/postgresql/data'])).stdout.trim()).toBe('tmpfs');
+    // started from the initialised-data snapshot: an overlay whose writes go to a tmpfs
+    expect((await db.exec(['stat', '-f', '-c', '%T', '/var/lib/postgresql/data'])).stdout.trim()).toBe('overlayfs');
+  }, 180_000);
+
+  it('a second start of a configuration runs no initdb: it starts from the snapshot the first one kept, and sooner', async () => {
+    const init = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'pg-snap-'));
+    dirs.push(init);
+    // a configuration of this test alone: its first start is really the first
+    writeFileSync(join(init, '01-mark.sql'), `create table mark (at text); insert into mark values ('${process.pid}-${Date.now()}');\n`);
+    let t0 = Date.now();
+    const first = await presets.postgres({ tag, initScripts: init });
+    const firstMs = Date.now() - t0;
+    expect(first.initSnapshot).toMatchObject({ source: 'initialised', kept: true });
+    const mark = await query<{ at: string }>(first.connectionString(), 'select at from mark');
+    await first.remove();
+    t0 = Date.now();
+    await using second = await presets.postgres({ tag, initScripts: init });
+    const secondMs = Date.now() - t0;
+    expect(second.initSnapshot).toMatchObject({ source: 'snapshot', key: first.initSnapshot!.key });
+    const log = await second.output();
+    // the server found a cluster shut down cleanly, and neither initdb nor the init scripts ran
+    expect(log).toMatch(/database system was shut down at/);
+    expect(log).not.toMatch(/initdb|init process complete|01-mark\.sql|CREATE DATABASE/i);
+    expect(await query(second.connectionString(), 'select at from mark')).toEqual(mark);
+    expect(secondMs).toBeLessThan(firstMs);
+    // without snapshots the entrypoint initialises every time
+    await using plain = await presets.postgres({ tag, initScripts: init, snapshot: false });
+    expect(plain.initSnapshot).toBeUndefined();
+    expect(await plain.output()).toMatch(/PostgreSQL init process complete/);
+    expect((await plain.exec(['stat', '-f', '-c', '%T', '/var/lib/postgresql/data'])).stdout.trim()).toBe('tmpfs');
+  }, 180_000);
+
+  it('snapshot/restore and fork keep data apart: a row written in one fork is absent in another and after restore', async () => {
+    await using db = await presets.postgres({ tag });
+    const migrate = new pg.Client({ connectionString: db.connectionString() });
+    await migrate.connect();
+    await migrate.query('create table item (id serial primary key, name text not null)');
+    await migrate.query("insert into item (name) values ('seed')");
+    await migrate.end();
+    await db.snapshot();
+    const [a, b] = [await db.fork(), await db.fork()];
+    expect(a).not.toBe(b);
+    expect(a).toMatch(new RegExp(`^postgres://test:test@127\\.0\\.0\\.1:${db.mappedPort}/test_fork\\d+$`));
+    await query(a, "insert into item (name) values ('only in a')");
+    expect((await query<{ name: string }>(a, 'select name from item order by id')).map((r) => r.name)).toEqual(['seed', 'only in a']);
+    expect((await query<{ name: string }>(b, 'select name from item order by id')).map((r) => r.name)).toEqual(['seed']);
+    // the database itself: written to, then restored (its sessions are ended; a new client sees the snapshot)
+    const app = new pg.Client({ connectionString: db.connectionString() });
+    await app.connect();
+    app.on('error', () => {});
+    await app.query("insert into item (name) values ('written by a test')");
+    // a fork of a database with sessions is refused with the reason; a fork of the snapshot works meanwhile
+    const busy = await caught(db.fork());
+    expect(busy.code).toBe('DATABASE_BUSY');
+    expect(busy.message).toContain('other sessions are connected');
+    const fromSnapshot = await db.fork({ from: 'mayfly_snapshot' });
+    expect((await query<{ n: string }>(fromSnapshot, 'select count(*) as n from item'))[0]!.n).toBe('1');
+    await db.restore();
+    await expect(app.query('select 1')).rejects.toThrow();
+    await app.end().catch(() => {});
+    expect((await query<{ name: string }>(db.connectionString(), 'select name from item order by id')).map((r) => r.name)).toEqual(['seed']);
+    // a fork is dropped on request; a missing snapshot is named
+    await db.dropFork(a);
+    await expect(query(a, 'select 1')).rejects.toThrow(/does not exist/);
+    const missing = await caught(db.restore('nope'));
+    expect(missing.code).toBe('SNAPSHOT_NOT_FOUND');
+    expect(missing.message).toContain('"nope"');
+    expect((await caught(db.snapshot('test'))).message).toMatch(/is the database itself/);
   }, 180_000);
 
   it('takes user, password (encoded in the URL), database, server settings and init scripts', async () => {

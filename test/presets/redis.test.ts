@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { presets } from '../../src/index.js';
@@ -51,6 +53,39 @@ describe('presets.redis', () => {
       expect(await client.config('GET', 'maxmemory')).toEqual(['maxmemory', String(32 * 1024 * 1024)]);
     } finally {
       client.disconnect();
+    }
+  }, 180_000);
+
+  it('a seed file is run by the first start and kept: later starts load it from the snapshot, commands not run again', async () => {
+    const dir = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'redis-seed-'));
+    try {
+      const seed = join(dir, 'seed.redis');
+      writeFileSync(seed, `SET run ${process.pid}-${Date.now()}\nRPUSH queue a b c\nHSET user:1 name ada\nINCR counter\n`);
+      const first = await presets.redis({ seed, password: 'pw' });
+      expect(first.initSnapshot).toMatchObject({ source: 'initialised', kept: true });
+      const read = async (r: presets.StartedRedis) => {
+        const client = new Redis(r.connectionString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+        try {
+          await client.connect();
+          return [await client.get('run'), await client.lrange('queue', 0, -1), await client.hget('user:1', 'name'), await client.get('counter')];
+        } finally {
+          client.disconnect();
+        }
+      };
+      const data = await read(first);
+      expect(data.slice(1)).toEqual([['a', 'b', 'c'], 'ada', '1']);
+      await first.remove();
+      await using second = await presets.redis({ seed, password: 'pw' });
+      expect(second.initSnapshot).toMatchObject({ source: 'snapshot', key: first.initSnapshot!.key });
+      // INCR ran once: the data came from the snapshot, not from the commands again
+      expect(await read(second)).toEqual(data);
+      expect(await second.output()).toMatch(/DB loaded from disk/);
+      // a seed a server refuses fails the start with the reply
+      writeFileSync(join(dir, 'bad.redis'), 'SET a 1\nLPUSH a x\n');
+      const bad = await caught(presets.redis({ seed: join(dir, 'bad.redis') }));
+      expect(bad.message).toMatch(/presets\.redis: the seed .*bad\.redis failed: .*WRONGTYPE/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
 

@@ -143,6 +143,21 @@ describe('presets.staticSite', () => {
     expect(await (await fetch(changed.siteUrl('/app.js'))).text()).toContain('changed');
   }, 180_000);
 
+  it('serves the folder a Dockerfile stage builds; an unchanged stage starts from the same site image', async () => {
+    const ctx = tmpSite();
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM nginx:1 AS site\nARG TITLE\nRUN mkdir -p /out/docs && echo "<h1>$TITLE</h1>" > /out/index.html && echo doc > /out/docs/a.txt\nFROM nginx:1 AS other\nRUN exit 1\n');
+    const source = { context: ctx, target: 'site', path: '/out', buildArgs: { TITLE: 'built by a stage' } };
+    await using site = await presets.staticSite(source);
+    expect(site.built).toBe(true);
+    expect(await (await fetch(site.siteUrl('/'))).text()).toBe('<h1>built by a stage</h1>\n');
+    expect(await (await fetch(site.siteUrl('/docs/a.txt'))).text()).toBe('doc\n');
+    await using again = await presets.staticSite(source);
+    expect(again.built).toBe(false);
+    expect(again.image).toBe(site.image);
+    const bad = await caught(presets.staticSite({ context: ctx, path: 'out' }));
+    expect(bad.message).toMatch(/source\.path: path must be absolute/);
+  }, 180_000);
+
   it('refuses a missing folder, a SPA without index.html and bad headers before anything starts', async () => {
     const missing = await caught(presets.staticSite('/nonexistent/site'));
     expect(missing.message).toMatch(/no such directory: \/nonexistent\/site/);

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../src/errors.js';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { isMayflyError } from '../../src/core/errors.js';
+import { Runtime } from '../../src/engine/runtime.js';
 import { BUSYBOX, isRoot, until } from '../support/runtime.js';
 
 function processesWith(marker: string): number[] {
@@ -60,7 +60,8 @@ describe('nothing left behind', () => {
   it('kill -9 of the owning process removes processes, mounts and directories', async () => {
     const marker = String(400000 + (process.pid % 10000));
     const owner = await startOwner(3, marker);
-    expect(processesWith(marker)).toHaveLength(3);
+    // a start returns once the program's execve is under way: its command line may show a moment later
+    await until(() => processesWith(marker).length === 3, 5000, 'the three container processes');
     expect(owner.dirs.every((d) => existsSync(d))).toBe(true);
     process.kill(owner.pid, 'SIGKILL');
     await until(() => processesWith(marker).length === 0, 10_000, 'container processes to end');

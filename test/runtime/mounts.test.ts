@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mayflyHome } from '../../src/paths.js';
+import { mayflyHome } from '../../src/core/paths.js';
 import { BUSYBOX, sh, useRuntime } from '../support/runtime.js';
 
 const { runtime } = useRuntime();
@@ -86,6 +86,17 @@ describe('bind mounts and volumes', () => {
     expect(out).toContain('from host');
     expect(out).toContain('ro-refused');
     expect(existsSync(join(ro, 'nope'))).toBe(false);
+  });
+
+  it('mounts the shallower path first, as Docker does: a tmpfs inside a bind mount stays visible', async () => {
+    const app = tmp();
+    writeFileSync(join(app, 'source.js'), 'code\n');
+    const { out } = await sh(runtime(), 'cat /app/source.js; grep " /app/node_modules " /proc/mounts | cut -d" " -f3; echo x > /app/node_modules/dep; ls /app/node_modules', {
+      tmpfs: [{ path: '/app/node_modules' }],
+      binds: [{ source: app, target: '/app' }],
+    });
+    expect(out).toBe('code\ntmpfs\ndep\n');
+    expect(existsSync(join(app, 'node_modules/dep'))).toBe(false);
   });
 
   it('a missing bind source is a clear error', async () => {

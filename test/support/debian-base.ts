@@ -1,53 +1,19 @@
 /**
- * A real Debian userland for the tests: `mmdebstrap --variant=minbase bookworm` once per machine
- * (~15 s from Debian's archive), kept as a tar in a cache shared by every user of the machine, and
- * unpacked per test run by mayfly itself (a busybox container running tar as root of its user
- * namespace, so that the image's owners land on the caller's subordinate ids).
+ * A real Debian userland for the tests (src/presets/lookalike/debian-base.ts): the mmdebstrap tar
+ * made once per machine in a cache shared by every user, unpacked once per test run.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { Runtime } from '../../src/engine/runtime.js';
+import { debianBaseTar, unpackDebianBase as unpack } from '../../src/presets/lookalike/debian-base.js';
 
 export const TEST_CACHE = process.env.MAYFLY_TEST_CACHE ?? '/var/tmp/mayfly-test-cache';
 
-export function debianBaseTar(): string {
-  const tar = join(TEST_CACHE, 'debian-bookworm-minbase.tar');
-  if (existsSync(tar)) return tar;
-  mkdirSync(TEST_CACHE, { recursive: true, mode: 0o755 });
-  chmodSync(TEST_CACHE, 0o755);
-  const tmp = join(TEST_CACHE, `.building-${process.pid}.tar`); // mmdebstrap picks the format by the extension
-  execFileSync('mmdebstrap', ['--mode=unshare', '--variant=minbase', '--quiet', 'bookworm', tmp], { stdio: ['ignore', 'ignore', 'inherit'] });
-  chmodSync(tmp, 0o644);
-  renameSync(tmp, tar);
-  return tar;
-}
-
-/** Unpacks the Debian base into a fresh directory under `parent`; its /dev nodes are not made (mayfly binds them at run time). */
+/** Unpacks the Debian base into a fresh directory under `parent`. */
 export async function unpackDebianBase(busybox: string, parent: string): Promise<string> {
-  const tar = debianBaseTar();
-  const dest = mkdtempSync(join(parent, 'debian-'));
+  const tar = debianBaseTar(TEST_CACHE);
   const rt = await Runtime.start({ onWarning: () => {} });
   try {
-    const c = await rt.run({
-      layers: [busybox],
-      command: ['tar', '-x', '-f', '/in/base.tar', '-C', '/out'],
-      binds: [
-        { source: tar, target: '/in/base.tar', readonly: true },
-        { source: dest, target: '/out' },
-      ],
-    });
-    const { exitCode } = await c.wait();
-    const errors = (await c.logs()).map((l) => l.line);
-    await c.remove();
-    // busybox tar has no --exclude: device nodes cannot be made in a user namespace, and nothing else may fail
-    const unexpected = errors.filter((l) => !/^tar: can't create node \.\/dev\//.test(l));
-    if (exitCode !== 0 && unexpected.length) throw new Error(`unpacking the Debian base failed (${exitCode}): ${unexpected.join('\n')}`);
-  } catch (e) {
-    rmSync(dest, { recursive: true, force: true });
-    throw e;
+    return await unpack(rt, tar, busybox, parent);
   } finally {
     await rt.close();
   }
-  return dest;
 }

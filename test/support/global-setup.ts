@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { Runtime } from '../../src/engine/runtime.js';
 import { unpackDebianBase } from './debian-base.js';
 import { startRegistry } from './registry.js';
 import { stopReusedContainers } from '../../src/harness/reuse.js';

@@ -1,5 +1,5 @@
 // An owner process for the cleanup tests: starts containers, reports them, then waits to be killed.
-import { Runtime } from '../../dist/runtime/runtime.js';
+import { Runtime } from '../../dist/engine/runtime.js';
 
 const [rootfs, count, marker] = process.argv.slice(2);
 const rt = await Runtime.start();

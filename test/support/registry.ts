@@ -43,7 +43,12 @@ const PASSWORD = 'mayfly-secret';
 const SERVICE = 'mayfly-test';
 const ISSUER = 'mayfly-test-issuer';
 
-export async function startRegistry(kind: RegistryKind): Promise<StartedRegistry> {
+export interface RegistryOptions {
+  /** run as a pull-through cache of this registry (Distribution's proxy mode; pushes are refused) */
+  proxyOf?: string;
+}
+
+export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = {}): Promise<StartedRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'mayfly-registry-'));
   let issuer: TokenIssuer | undefined;
   try {
@@ -68,6 +73,7 @@ export async function startRegistry(kind: RegistryKind): Promise<StartedRegistry
         `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n` +
         `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\n` +
         `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomUUID()}\n` +
+        (opts.proxyOf ? `proxy:\n  remoteurl: ${opts.proxyOf}\n` : '') +
         auth;
       writeFileSync(join(dir, 'config.yml'), config);
       const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {

@@ -31,6 +31,12 @@ for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '-
 const asUser = (cwd, cmd) => [
   '--reuid', USER, '--regid', USER, '--init-groups', '--', 'env', '-i',
   `HOME=${home}`, `USER=${USER}`, `LOGNAME=${USER}`, `PATH=${process.env.PATH}`, 'LANG=C.UTF-8', `CI=${process.env.CI ?? ''}`,
+  // the test runner versions the nested runs take (scripts/test-matrix)
+  ...(process.env.MAYFLY_TEST_RUNNERS ? [`MAYFLY_TEST_RUNNERS=${process.env.MAYFLY_TEST_RUNNERS}`] : []),
+  // the start path the suite runs on (MAYFLY_START_PATH=node: the Node shim fallback)
+  ...(process.env.MAYFLY_START_PATH ? [`MAYFLY_START_PATH=${process.env.MAYFLY_START_PATH}`] : []),
+  // the long reliability run's settings and log (npm run reliability)
+  ...Object.entries(process.env).filter(([k]) => k.startsWith('MAYFLY_RELIABILITY')).map(([k, v]) => `${k}=${v}`),
   ...cmd,
 ];
 

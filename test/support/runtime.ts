@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { isMayflyError, type MayflyError } from '../../src/errors.js';
-import { Runtime, type Container } from '../../src/runtime/runtime.js';
+import { isMayflyError, type MayflyError } from '../../src/core/errors.js';
+import { Runtime, type Container } from '../../src/engine/runtime.js';
 
 export const BUSYBOX = process.env.MAYFLY_TEST_BUSYBOX!;
 export const isRoot = process.getuid?.() === 0;

@@ -1,69 +1,55 @@
 #!/bin/sh
-# The official nginx image's entrypoint contract: when the command is nginx, run the configuration
-# scripts in /docker-entrypoint.d/ in version order (*.sh executed, *.envsh sourced), then exec the
-# command. NGINX_ENTRYPOINT_QUIET_LOGS=1 silences this script's own lines.
+# Entrypoint of mayfly's nginx look-alike. README.md beside this file is the contract it keeps.
 set -e
 
-entrypoint_log() {
-    if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then
-        echo "$@"
-    fi
+HOOK_DIR=/docker-entrypoint.d
+
+say() {
+	[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] || printf '%s: %s\n' "$0" "$*"
 }
 
-# nginx's log files are links to /dev/stdout and /dev/stderr, which can be opened when they are
-# pipes (as Docker gives them) but not when they are sockets (as mayfly's runtime gives them for
-# now: open() fails with ENXIO). Then relay each through a FIFO that can be opened, copied to the
-# original by a `cat` in the background. Where stdout and stderr are pipes this does nothing.
-relay_stdio_if_sockets() {
-    relay_dir=
-    if ! ( : >> "/proc/$$/fd/1" ) 2>/dev/null; then
-        relay_dir=$(mktemp -d)
-        mkfifo "$relay_dir/stdout"
-        cat "$relay_dir/stdout" &
-        exec > "$relay_dir/stdout"
-    fi
-    if ! ( : >> "/proc/$$/fd/2" ) 2>/dev/null; then
-        relay_dir=${relay_dir:-$(mktemp -d)}
-        mkfifo "$relay_dir/stderr"
-        cat "$relay_dir/stderr" >&2 &
-        exec 2> "$relay_dir/stderr"
-    fi
+# Runs or sources each hook in version order. The list is read from a file, not a pipe: a pipe
+# would put the loop in a subshell, and what a sourced *.envsh exports must reach nginx.
+run_hooks() {
+	hooks=$(mktemp)
+	find -L "$HOOK_DIR" -type f 2>/dev/null | sort -V >"$hooks"
+	[ -s "$hooks" ] || say "no hooks in $HOOK_DIR"
+	while IFS= read -r hook; do
+		case "$hook" in
+		*.envsh | *.sh) ;;
+		*)
+			say "skipping $hook: hooks are *.sh (run) or *.envsh (sourced)"
+			continue
+			;;
+		esac
+		if [ ! -x "$hook" ]; then
+			say "skipping $hook: not executable"
+			continue
+		fi
+		case "$hook" in
+		*.envsh)
+			say "sourcing $hook"
+			# shellcheck disable=SC1090
+			. "$hook"
+			;;
+		*)
+			say "running $hook"
+			status=0
+			"$hook" </dev/null || status=$?
+			if [ "$status" -ne 0 ]; then
+				rm -f "$hooks"
+				printf '%s: %s failed (exit %s); not starting nginx\n' "$0" "$hook" "$status" >&2
+				exit "$status"
+			fi
+			;;
+		esac
+	done <"$hooks"
+	rm -f "$hooks"
+	say "Configuration complete; ready for start up"
 }
 
-if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
-    if [ -n "$(find /docker-entrypoint.d/ -mindepth 1 -maxdepth 1 -type f -print -quit 2>/dev/null)" ]; then
-        entrypoint_log "$0: /docker-entrypoint.d/ is not empty, will attempt to perform configuration"
-        entrypoint_log "$0: Looking for shell scripts in /docker-entrypoint.d/"
-        scripts=$(mktemp)
-        find /docker-entrypoint.d/ -follow -type f -print | sort -V > "$scripts"
-        # read from a file, not a pipe: a sourced *.envsh must change this shell's environment
-        while read -r f; do
-            case "$f" in
-                *.envsh)
-                    if [ -x "$f" ]; then
-                        entrypoint_log "$0: Sourcing $f"
-                        . "$f"
-                    else
-                        entrypoint_log "$0: Ignoring $f, not executable"
-                    fi
-                    ;;
-                *.sh)
-                    if [ -x "$f" ]; then
-                        entrypoint_log "$0: Launching $f"
-                        "$f" < /dev/null
-                    else
-                        entrypoint_log "$0: Ignoring $f, not executable"
-                    fi
-                    ;;
-                *) entrypoint_log "$0: Ignoring $f" ;;
-            esac
-        done < "$scripts"
-        rm -f "$scripts"
-        entrypoint_log "$0: Configuration complete; ready for start up"
-    else
-        entrypoint_log "$0: No files found in /docker-entrypoint.d/, skipping configuration"
-    fi
-    relay_stdio_if_sockets
-fi
+case "${1-}" in
+nginx | nginx-debug) run_hooks ;;
+esac
 
 exec "$@"

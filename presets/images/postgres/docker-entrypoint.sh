@@ -1,224 +1,208 @@
 #!/usr/bin/env bash
-# The official postgres image's entrypoint contract, for Debian's packages:
-#   - `docker run postgres -c x=y` means `postgres -c x=y`;
-#   - started as root: make $PGDATA and the socket dir the postgres user's, then re-run as postgres;
-#   - an empty $PGDATA: initdb (superuser $POSTGRES_USER with $POSTGRES_PASSWORD), password auth
-#     for TCP clients, then a temporary server on the Unix socket only creates $POSTGRES_DB and runs
-#     /docker-entrypoint-initdb.d/* (*.sh, *.sql, *.sql.gz, *.sql.xz), and stops;
-#   - then the real server starts (listen_addresses='*', from postgresql.conf.sample).
-# Every setting X may come from a file named by X_FILE (Docker secrets).
+# Entrypoint of mayfly's postgres look-alike. README.md beside this file is the contract it keeps
+# (settings, first-start initialisation, users, signals, the log lines others wait for).
 set -Eeo pipefail
+shopt -s nullglob
 
-# file_env VAR [DEFAULT]: VAR from $VAR, or from the file $VAR_FILE names, or DEFAULT
-file_env() {
-	local var="$1"
-	local fileVar="${var}_FILE"
-	local def="${2:-}"
-	if [ "${!var:-}" ] && [ "${!fileVar:-}" ]; then
-		printf >&2 'error: both %s and %s are set (but are exclusive)\n' "$var" "$fileVar"
-		exit 1
-	fi
-	local val="$def"
-	if [ "${!var:-}" ]; then
-		val="${!var}"
-	elif [ "${!fileVar:-}" ]; then
-		val="$(< "${!fileVar}")"
-	fi
-	export "$var"="$val"
-	unset "$fileVar"
+INIT_DIR=/docker-entrypoint-initdb.d
+SOCKET_DIR=/var/run/postgresql
+
+note() { printf 'postgres-entrypoint: %s\n' "$*"; }
+fail() {
+	printf 'postgres-entrypoint: error: %s\n' "$*" >&2
+	exit 1
 }
 
-setup_env() {
-	file_env 'POSTGRES_PASSWORD'
-	file_env 'POSTGRES_USER' 'postgres'
-	file_env 'POSTGRES_DB' "$POSTGRES_USER"
-	file_env 'POSTGRES_INITDB_ARGS'
-	: "${POSTGRES_HOST_AUTH_METHOD:=}"
-	DATABASE_ALREADY_EXISTS=
-	if [ -s "$PGDATA/PG_VERSION" ]; then
-		DATABASE_ALREADY_EXISTS='true'
+# setting NAME [FALLBACK]: exports NAME from the environment, or from the file NAME_FILE points at
+setting() {
+	local name=$1 fallback=${2-} file_var="$1_FILE"
+	local value=${!name-} file=${!file_var-}
+	if [[ -n $value && -n $file ]]; then
+		fail "$name and $file_var are both set: give one of them"
 	fi
+	if [[ -n $file ]]; then
+		[[ -r $file ]] || fail "$file_var names $file, which cannot be read"
+		value=$(<"$file")
+	fi
+	export "$name=${value:-$fallback}"
+	unset "$file_var"
 }
 
-create_db_directories() {
-	local user
-	user="$(id -u)"
-	mkdir -p "$PGDATA"
-	chmod 00700 "$PGDATA" || :
-	mkdir -p /var/run/postgresql || :
-	chmod 03775 /var/run/postgresql || :
-	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
-		mkdir -p "$POSTGRES_INITDB_WALDIR"
-		if [ "$user" = '0' ]; then
-			find "$POSTGRES_INITDB_WALDIR" \! -user postgres -exec chown postgres '{}' +
-		fi
-		chmod 700 "$POSTGRES_INITDB_WALDIR"
-	fi
-	if [ "$user" = '0' ]; then
-		find "$PGDATA" \! -user postgres -exec chown postgres '{}' +
-		find /var/run/postgresql \! -user postgres -exec chown postgres '{}' +
-	fi
+load_settings() {
+	setting POSTGRES_PASSWORD
+	setting POSTGRES_USER postgres
+	setting POSTGRES_DB "$POSTGRES_USER"
+	setting POSTGRES_INITDB_ARGS
+	export POSTGRES_HOST_AUTH_METHOD=${POSTGRES_HOST_AUTH_METHOD-}
 }
 
-verify_minimum_env() {
-	if [ -z "$POSTGRES_PASSWORD" ] && [ 'trust' != "$POSTGRES_HOST_AUTH_METHOD" ]; then
-		cat >&2 <<-'EOM'
-			Error: Database is uninitialized and superuser password is not specified.
-			       You must specify POSTGRES_PASSWORD to a non-empty value for the
-			       superuser. For example, "-e POSTGRES_PASSWORD=password" on "docker run".
-
-			       You may also use "POSTGRES_HOST_AUTH_METHOD=trust" to allow all
-			       connections without a password. This is *not* recommended.
-		EOM
-		exit 1
-	fi
-	if [ 'trust' = "$POSTGRES_HOST_AUTH_METHOD" ]; then
-		cat >&2 <<-'EOM'
-			********************************************************************************
-			WARNING: POSTGRES_HOST_AUTH_METHOD has been set to "trust". This will allow
-			         anyone with access to the Postgres port to access your database without
-			         a password, even if POSTGRES_PASSWORD is set.
-			********************************************************************************
-		EOM
-	fi
-}
-
-init_database_dir() {
-	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
-		set -- --waldir "$POSTGRES_INITDB_WALDIR" "$@"
-	fi
-	# shellcheck disable=SC2086
-	initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") $POSTGRES_INITDB_ARGS "$@"
-}
-
-# TCP clients authenticate with the method password_encryption implies (scram-sha-256), unless
-# POSTGRES_HOST_AUTH_METHOD says otherwise; the Unix socket inside the container stays trusted.
-# Unlike upstream this covers initdb's 127.0.0.1 and ::1 lines too (unless POSTGRES_INITDB_ARGS
-# chose a method): published ports arrive on loopback inside the container's network namespace, and
-# must ask for the password as Docker's published ports do.
-setup_hba_conf() {
-	if [ "$1" = 'postgres' ]; then
-		shift
-	fi
-	local auth="$POSTGRES_HOST_AUTH_METHOD"
-	if [ -z "$auth" ]; then
-		auth="$(postgres -C password_encryption "$@")"
-	fi
-	case " $POSTGRES_INITDB_ARGS " in
-		*' --auth'*|*' -A'*) ;;
-		*) sed -ri "s/^(host\s.*\s)trust\s*$/\1$auth/" "$PGDATA/pg_hba.conf" ;;
-	esac
-	{
-		printf '\n'
-		printf 'host all all all %s\n' "$auth"
-	} >> "$PGDATA/pg_hba.conf"
-}
-
-temp_server_start() {
-	if [ "$1" = 'postgres' ]; then
-		shift
-	fi
-	# only the Unix socket: nobody connects before initialisation is done
-	set -- "$@" -c listen_addresses='' -p "${PGPORT:-5432}"
-	PGUSER="${PGUSER:-$POSTGRES_USER}" pg_ctl -D "$PGDATA" -o "$(printf '%q ' "$@")" -w start
-}
-
-temp_server_stop() {
-	PGUSER="${PGUSER:-postgres}" pg_ctl -D "$PGDATA" -m fast -w stop
-}
-
-# psql as the superuser over the socket, stopping at the first error
-process_sql() {
-	local query_runner=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
-	if [ -n "$POSTGRES_DB" ]; then
-		query_runner+=(--dbname "$POSTGRES_DB")
-	fi
-	PGHOST= PGHOSTADDR= "${query_runner[@]}" "$@"
-}
-
-setup_db() {
-	local dbAlreadyExists
-	dbAlreadyExists="$(POSTGRES_DB= process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<-'EOSQL'
-		SELECT 1 FROM pg_database WHERE datname = :'db' ;
-	EOSQL
-	)"
-	if [ -z "$dbAlreadyExists" ]; then
-		POSTGRES_DB= process_sql --dbname postgres --set db="$POSTGRES_DB" <<-'EOSQL'
-			CREATE DATABASE :"db" ;
-		EOSQL
-		printf '\n'
-	fi
-}
-
-process_init_files() {
-	printf '\n'
-	local f
-	for f; do
-		case "$f" in
-			*.sh)
-				if [ -x "$f" ]; then
-					printf '%s: running %s\n' "$0" "$f"
-					"$f"
-				else
-					printf '%s: sourcing %s\n' "$0" "$f"
-					# shellcheck disable=SC1090
-					. "$f"
-				fi
-				;;
-			*.sql)    printf '%s: running %s\n' "$0" "$f"; process_sql -f "$f"; printf '\n' ;;
-			*.sql.gz) printf '%s: running %s\n' "$0" "$f"; gunzip -c "$f" | process_sql; printf '\n' ;;
-			*.sql.xz) printf '%s: running %s\n' "$0" "$f"; xzcat "$f" | process_sql; printf '\n' ;;
-			*)        printf '%s: ignoring %s\n' "$0" "$f" ;;
-		esac
-		printf '\n'
+# true when the arguments only ask the server for information (version, help, settings)
+informational() {
+	local arg
+	for arg in "$@"; do
+		case $arg in -'?' | --help | --describe-config | -V | --version) return 0 ;; esac
 	done
+	return 1
+}
+
+has_cluster() { [[ -s $PGDATA/PG_VERSION ]]; }
+
+# As root: the directories the server writes to become postgres's, then this script runs again as
+# postgres (setpriv execs: no process is left in between). The settings read from *_FILE travel in
+# the environment, so a secret only root can read still reaches the second run.
+become_postgres() {
+	local dir
+	for dir in "$PGDATA" "$SOCKET_DIR" ${POSTGRES_INITDB_WALDIR:+"$POSTGRES_INITDB_WALDIR"}; do
+		mkdir -p "$dir"
+		find "$dir" \! -user postgres -exec chown postgres: {} +
+	done
+	chmod 0700 "$PGDATA"
+	chmod 03775 "$SOCKET_DIR"
+	HOME=$(getent passwd postgres | cut -d: -f6) exec setpriv --reuid=postgres --regid=postgres --init-groups -- "${BASH_SOURCE[0]}" "$@"
+}
+
+# As the user the container runs as: what it can set up itself
+prepare_own_dirs() {
+	mkdir -p "$PGDATA"
+	chmod 0700 "$PGDATA" 2>/dev/null || true
+	mkdir -p "$SOCKET_DIR" 2>/dev/null || true
+}
+
+require_password() {
+	if [[ $POSTGRES_HOST_AUTH_METHOD == trust ]]; then
+		note "POSTGRES_HOST_AUTH_METHOD=trust: every client that reaches the port logs in without a password"
+		return
+	fi
+	[[ -n $POSTGRES_PASSWORD ]] && return
+	printf '%s\n' \
+		"postgres-entrypoint: error: $PGDATA holds no database yet, and a new one needs a superuser password." \
+		"  Set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE) to one, e.g. -e POSTGRES_PASSWORD=secret," \
+		"  or set POSTGRES_HOST_AUTH_METHOD=trust to let every client in without a password (unsafe)." >&2
+	exit 1
+}
+
+create_cluster() {
+	local args=(--username="$POSTGRES_USER")
+	# the password goes in on fd 3, never on a command line
+	[[ -n $POSTGRES_PASSWORD ]] && args+=(--pwfile=/dev/fd/3)
+	[[ -n ${POSTGRES_INITDB_WALDIR-} ]] && args+=(--waldir="$POSTGRES_INITDB_WALDIR")
+	note "creating a cluster in $PGDATA for superuser $POSTGRES_USER"
+	# shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of words
+	initdb "${args[@]}" $POSTGRES_INITDB_ARGS 3<<<"$POSTGRES_PASSWORD"
+}
+
+# The method TCP clients authenticate with: POSTGRES_HOST_AUTH_METHOD, or the one the server hashes
+# passwords for (the user's `-c password_encryption=…` counts)
+tcp_auth_method() {
+	if [[ -n $POSTGRES_HOST_AUTH_METHOD ]]; then
+		printf '%s\n' "$POSTGRES_HOST_AUTH_METHOD"
+	else
+		postgres -C password_encryption "$@"
+	fi
+}
+
+write_hba() {
+	local auth hba="$PGDATA/pg_hba.conf"
+	auth=$(tcp_auth_method "$@")
+	case " $POSTGRES_INITDB_ARGS " in
+	*' -A'* | *' --auth'*)
+		# the user chose methods for initdb's rules: keep them, and cover every other address
+		printf '\n# added by the entrypoint: all other addresses\nhost all all all %s\n' "$auth" >>"$hba"
+		;;
+	*)
+		cat >"$hba" <<-EOF
+			# written by the entrypoint: inside the container the socket needs no password; over
+			# TCP, loopback included (published ports arrive there), every client authenticates
+			local all all trust
+			local replication all trust
+			host all all all $auth
+			host replication all all $auth
+		EOF
+		;;
+	esac
+}
+
+# The server during initialisation: on the Unix socket only, so that no TCP client gets in early
+start_private_server() {
+	local opts
+	printf -v opts '%q ' "$@" -c listen_addresses= -p "${PGPORT:-5432}"
+	pg_ctl --pgdata="$PGDATA" --options="$opts" --wait start
+}
+
+stop_private_server() {
+	pg_ctl --pgdata="$PGDATA" --mode=fast --wait stop
+}
+
+# psql as the superuser over the socket, in POSTGRES_DB, stopping at the first error; also the name
+# sourced init scripts written for the official image call
+docker_process_sql() {
+	PGHOST= PGHOSTADDR= psql --no-psqlrc --no-password -v ON_ERROR_STOP=1 \
+		--username="$POSTGRES_USER" --dbname="$POSTGRES_DB" "$@"
+}
+
+create_app_database() {
+	local exists
+	exists=$(docker_process_sql --dbname=postgres --tuples-only --no-align --set=name="$POSTGRES_DB" \
+		<<<"SELECT 1 FROM pg_database WHERE datname = :'name';")
+	if [[ -z $exists ]]; then
+		note "creating database $POSTGRES_DB"
+		docker_process_sql --dbname=postgres --quiet --set=name="$POSTGRES_DB" <<<'CREATE DATABASE :"name";'
+	fi
+}
+
+run_init_file() {
+	local file=$1
+	case $file in
+	*.sh)
+		if [[ -x $file ]]; then
+			note "init: executing $file"
+			"$file"
+		else
+			note "init: sourcing $file"
+			# shellcheck disable=SC1090
+			. "$file"
+		fi
+		;;
+	*.sql) note "init: psql < $file" && docker_process_sql --file="$file" ;;
+	*.sql.gz) note "init: psql < gunzip $file" && gzip -dc -- "$file" | docker_process_sql ;;
+	*.sql.xz) note "init: psql < unxz $file" && xz -dc -- "$file" | docker_process_sql ;;
+	*) note "init: skipping $file (not *.sh, *.sql, *.sql.gz or *.sql.xz)" ;;
+	esac
+}
+
+initialise() {
+	require_password
+	# an unreadable init dir fails here, before initdb, not halfway through
+	[[ ! -e $INIT_DIR || -r $INIT_DIR ]] || fail "$INIT_DIR cannot be read by $(id -un)"
+	create_cluster
+	write_hba "$@"
+	export PGPASSWORD=${PGPASSWORD:-$POSTGRES_PASSWORD}
+	start_private_server "$@"
+	create_app_database
+	local file
+	for file in "$INIT_DIR"/*; do
+		run_init_file "$file"
+	done
+	stop_private_server
+	unset PGPASSWORD
+	printf '\nPostgreSQL init process complete; ready for start up.\n\n'
 }
 
 main() {
-	# `docker run postgres -c fsync=off` is `postgres -c fsync=off`
-	if [ "${1:0:1}" = '-' ]; then
-		set -- postgres "$@"
+	[[ ${1-} == -* ]] && set -- postgres "$@"
+	if [[ ${1-} != postgres ]] || informational "$@"; then
+		exec "$@"
 	fi
-
-	if [ "$1" = 'postgres' ] && ! has_help_arg "$@"; then
-		setup_env
-		create_db_directories
-		if [ "$(id -u)" = '0' ]; then
-			exec gosu postgres "${BASH_SOURCE[0]}" "$@"
-		fi
-
-		if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
-			verify_minimum_env
-			# a readable listing now, rather than "permission denied" halfway through initialisation
-			ls /docker-entrypoint-initdb.d/ > /dev/null
-
-			init_database_dir
-			setup_hba_conf "$@"
-
-			export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-			temp_server_start "$@"
-			setup_db
-			process_init_files /docker-entrypoint-initdb.d/*
-			temp_server_stop
-			unset PGPASSWORD
-
-			printf '\nPostgreSQL init process complete; ready for start up.\n\n'
-		else
-			printf '\nPostgreSQL Database directory appears to contain a database; Skipping initialization\n\n'
-		fi
+	load_settings
+	((EUID == 0)) && become_postgres "$@"
+	prepare_own_dirs
+	shift # initdb, pg_ctl and `postgres -C` get the server's own arguments
+	if has_cluster; then
+		note "$PGDATA already holds a cluster: starting it without initialisation"
+	else
+		initialise "$@"
 	fi
-
-	exec "$@"
-}
-
-has_help_arg() {
-	local arg
-	for arg; do
-		case "$arg" in
-			-'?'|--help|--describe-config|-V|--version) return 0 ;;
-		esac
-	done
-	return 1
+	exec postgres "$@"
 }
 
 main "$@"

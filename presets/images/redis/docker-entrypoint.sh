@@ -1,47 +1,44 @@
 #!/bin/sh
-# The official redis image's entrypoint contract:
-#   - `docker run redis --appendonly yes` and `docker run redis /my/redis.conf` run redis-server;
-#   - started as root, redis-server runs as the redis user, owning the files in /data;
-#   - protected mode is off unless a config file or the arguments turn it on (upstream builds
-#     redis with that default; Debian's keeps "yes", so say "no" on the command line).
-set -e
+# Entrypoint of mayfly's redis look-alike. README.md beside this file is the contract it keeps.
+set -eu
 
-# first arg is `-f` or `--some-option`, or a config file
-if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then
-	set -- redis-server "$@"
-fi
-
-if [ "$1" = 'redis-server' ]; then
-	shift
-	# a config file must stay the first argument; options given after it override it
-	conf=
-	if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-		conf="$1"
-		shift
-	fi
-	protected=no
-	if [ -n "$conf" ] && [ -r "$conf" ] && grep -Eqi '^[[:space:]]*protected-mode[[:space:]]' "$conf"; then
-		protected=
-	fi
-	case " $* " in
-		*' --protected-mode '*) protected= ;;
+# true when the server's arguments set protected-mode themselves: on the command line, or in the
+# config file that comes first
+chooses_protected_mode() {
+	for word in "$@"; do
+		[ "$word" = --protected-mode ] && return 0
+	done
+	case "${1-}" in
+	-* | '') return 1 ;;
 	esac
-	set -- ${protected:+--protected-mode "$protected"} "$@"
-	if [ -n "$conf" ]; then
-		set -- "$conf" "$@"
+	[ -r "$1" ] && grep -Eqi '^[[:space:]]*protected-mode[[:space:]]' "$1"
+}
+
+case "${1-}" in
+-* | *.conf) set -- redis-server "$@" ;;
+esac
+
+if [ "${1-}" = redis-server ]; then
+	shift
+	if ! chooses_protected_mode "$@"; then
+		# after the config file, if one comes first: redis-server wants it there
+		if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+			conf=$1
+			shift
+			set -- "$conf" --protected-mode no "$@"
+		else
+			set -- --protected-mode no "$@"
+		fi
 	fi
 	set -- redis-server "$@"
-
-	if [ "$(id -u)" = '0' ]; then
-		find . \! -user redis -exec chown redis '{}' +
-		exec gosu redis "$0" "$@"
+	if [ "$(id -u)" = 0 ]; then
+		find . ! -user redis -exec chown redis: {} +
+		exec setpriv --reuid=redis --regid=redis --init-groups -- "$0" "$@"
 	fi
-fi
-
-# as upstream: the files redis writes (dump.rdb, appendonly) are private unless the umask is set
-um="$(umask)"
-if [ "$um" = '0022' ]; then
-	umask 0077
+	# what redis writes is its user's alone, unless the user chose a umask other than Docker's
+	if [ "$(umask)" = 0022 ]; then
+		umask 0077
+	fi
 fi
 
 exec "$@"

@@ -2,9 +2,9 @@
  * A container stand-in for unit tests of wait strategies (these, or a user's own): every answer a
  * strategy asks for is a field the test sets, and `exit()` ends it as a real one would.
  */
-import { MayflyError } from '../../errors.js';
-import type { LogEntry, LogStream, ReadLogsOptions } from '../../runtime/logs.js';
-import type { ExecResult } from '../../runtime/sandbox/protocol.js';
+import { MayflyError } from '../../core/errors.js';
+import type { LogEntry, LogStream, ReadLogsOptions } from '../../model/container-logs.js';
+import type { ExecResult } from '../../model/container-types.js';
 import type { ContainerStatus, WaitTarget } from './types.js';
 
 export class FakeWaitTarget implements WaitTarget {

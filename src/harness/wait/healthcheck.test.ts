@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../errors.js';
+import { isMayflyError } from '../../core/errors.js';
 import { FakeWaitTarget } from './fake-target.js';
 import { healthcheckFromImageConfig, Wait, waitUntilReady, type Healthcheck } from './index.js';
 

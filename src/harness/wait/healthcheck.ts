@@ -7,7 +7,7 @@
  * would: failures in the start period do not count, then `retries` failures in a row spanning
  * `retries` intervals.
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { formatDuration, notYet, pollUntilReady } from './poll.js';
 import { runOnce } from './successful-command.js';
 import type { Healthcheck, WaitContext, WaitStrategy, WaitSubject } from './types.js';

@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeWaitTarget } from './fake-target.js';
 import { Wait, waitUntilReady } from './index.js';
@@ -107,5 +112,31 @@ describe('Wait.forHttp', () => {
     expect(() => Wait.forHttp('/', 80, { method: 'GET /' })).toThrow('options.method must be an HTTP method');
     expect(() => Wait.forHttp('/', 80, { headers: { a: 1 as unknown as string } })).toThrow('options.headers');
     expect(() => Wait.forHttp('/', 80, { requestTimeoutMs: 0 })).toThrow('options.requestTimeoutMs');
+  });
+
+  it('accepts a body test function', async () => {
+    const t = await serve((n, res) => res.end(JSON.stringify({ ready: n >= 3 })));
+    await waitUntilReady(t, Wait.forHttp('/', 80, { body: (b) => JSON.parse(b).ready === true }), { timeoutMs: 1500 });
+    expect(Wait.forHttp('/', 80, { body: () => true }).describe()).toBe('HTTP GET container port 80 / → 2xx with a body options.body accepts');
+  });
+
+  it('speaks TLS; a self-signed certificate passes only when told to accept it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mayfly-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('secure'));
+      servers.push(server as unknown as Server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const t = new FakeWaitTarget();
+      t.published.set(443, (server.address() as { port: number }).port);
+      await waitUntilReady(t, Wait.forHttp('/', 443, { tls: true, insecure: true, body: 'secure' }), { timeoutMs: 1500 });
+      const strict = Wait.forHttp('/', 443, { tls: true });
+      expect(strict.describe({ target: t, exposedPorts: [] })).toMatch(/^HTTPS GET https:\/\/127\.0\.0\.1:\d+\/ \(container port 443\) → 2xx$/);
+      const e = await waitUntilReady(t, strict, { timeoutMs: 500 }).catch((x: Error) => x);
+      expect((e as Error).message).toMatch(/last attempt: TLS: \S*(SELF_SIGNED|CERT)/);
+      expect((e as Error).message).toContain('options.insecure');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

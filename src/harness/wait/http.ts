@@ -1,8 +1,10 @@
 /**
  * Ready when an HTTP request to a published port, made from the host as the tests will make it,
- * gets the expected answer. Plain fetch rather than wait-on: the failure message needs what each
- * attempt saw (refused, reset, which status, which body), and wait-on reports only that it gave up.
+ * gets the expected answer. Its own requests rather than wait-on: the failure message needs what
+ * each attempt saw (refused, reset, which status, which body), and wait-on reports only that it
+ * gave up.
  */
+import { probe, type ProbeResponse } from './http-request.js';
 import { notYet, pollUntilReady, READY, attemptSignal, formatDuration, isAttemptTimeout, firstLine, type Attempt } from './poll.js';
 import type { WaitContext, WaitStrategy, WaitSubject, WaitTarget } from './types.js';
 import { checkPort, checkPositiveMs, invalidArgument } from './validate.js';
@@ -15,13 +17,17 @@ const BODY_SHOWN = 200;
 export interface HttpWaitOptions {
   /** the status to expect, or a test of it; default any 2xx. Redirects are not followed: a 3xx is what the server said. */
   status?: number | ((status: number) => boolean);
-  /** the body must match this pattern, or contain this text */
-  body?: RegExp | string;
+  /** the body must match this pattern, contain this text, or pass this test */
+  body?: RegExp | string | ((body: string) => boolean | Promise<boolean>);
   /** default GET */
   method?: string;
   headers?: Record<string, string>;
   /** how long one request may take before it counts as a failed attempt; default 5 s */
   requestTimeoutMs?: number;
+  /** HTTPS instead of HTTP */
+  tls?: boolean;
+  /** with `tls`: accept any certificate (a test server's self-signed one) */
+  insecure?: boolean;
 }
 
 export class HttpWaitStrategy implements WaitStrategy {
@@ -31,7 +37,9 @@ export class HttpWaitStrategy implements WaitStrategy {
   private readonly headers: Record<string, string>;
   private readonly requestTimeoutMs: number;
   private readonly status: number | ((status: number) => boolean) | undefined;
-  private readonly body: RegExp | string | undefined;
+  private readonly body: RegExp | string | ((body: string) => boolean | Promise<boolean>) | undefined;
+  private readonly tls: boolean;
+  private readonly insecure: boolean;
 
   constructor(path: string, port: number, options: HttpWaitOptions = {}) {
     if (typeof path !== 'string') throw invalidArgument(CALL, 'path', `must be a string like "/health", got ${typeof path}`);
@@ -40,12 +48,12 @@ export class HttpWaitStrategy implements WaitStrategy {
     }
     this.path = path.startsWith('/') ? path : `/${path}`;
     this.port = checkPort(CALL, 'port', port);
-    const { status, body, method = 'GET', headers = {}, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
+    const { status, body, method = 'GET', headers = {}, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, tls = false, insecure = false } = options;
     if (status !== undefined && typeof status !== 'function' && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
       throw invalidArgument(CALL, 'options.status', `must be an HTTP status from 100 to 599 or a function of the status, got ${String(status)}`);
     }
-    if (body !== undefined && !(body instanceof RegExp) && (typeof body !== 'string' || body === '')) {
-      throw invalidArgument(CALL, 'options.body', 'must be a RegExp or a non-empty string');
+    if (body !== undefined && !(body instanceof RegExp) && typeof body !== 'function' && (typeof body !== 'string' || body === '')) {
+      throw invalidArgument(CALL, 'options.body', 'must be a RegExp, a non-empty string or a function of the body');
     }
     if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) throw invalidArgument(CALL, 'options.method', `must be an HTTP method like "GET", got ${String(method)}`);
     if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string')) {
@@ -56,13 +64,22 @@ export class HttpWaitStrategy implements WaitStrategy {
     this.method = method.toUpperCase();
     this.headers = { ...headers };
     this.requestTimeoutMs = checkPositiveMs(CALL, 'options.requestTimeoutMs', requestTimeoutMs);
+    this.tls = tls === true;
+    this.insecure = insecure === true;
   }
 
   describe(subject?: WaitSubject): string {
     const url = subject ? this.urlOrUndefined(subject.target) : undefined;
     const where = url ? `${url} (container port ${this.port})` : `container port ${this.port} ${this.path}`;
-    const body = this.body === undefined ? '' : this.body instanceof RegExp ? ` with a body matching ${this.body}` : ` with a body containing ${JSON.stringify(this.body)}`;
-    return `HTTP ${this.method} ${where} → ${this.expectedStatus()}${body}`;
+    const body =
+      this.body === undefined
+        ? ''
+        : this.body instanceof RegExp
+          ? ` with a body matching ${this.body}`
+          : typeof this.body === 'function'
+            ? ' with a body options.body accepts'
+            : ` with a body containing ${JSON.stringify(this.body)}`;
+    return `${this.tls ? 'HTTPS' : 'HTTP'} ${this.method} ${where} → ${this.expectedStatus()}${body}`;
   }
 
   async wait(ctx: WaitContext): Promise<void> {
@@ -73,31 +90,35 @@ export class HttpWaitStrategy implements WaitStrategy {
   private async attempt(target: WaitTarget, url: string, parent: AbortSignal): Promise<Attempt> {
     const { signal, done } = attemptSignal(parent, this.requestTimeoutMs);
     try {
-      const res = await fetch(url, { method: this.method, headers: this.headers, redirect: 'manual', signal });
-      if (!this.statusAccepted(res.status)) {
-        const start = await readStart(res);
-        return notYet(`status ${res.status}${start ? `: ${JSON.stringify(start)}` : ''}`, statusHint(res.status, this.path));
-      }
-      if (this.body === undefined) {
-        await res.body?.cancel();
-        return READY;
-      }
-      const text = await res.text();
-      if (this.bodyMatches(text)) return READY;
-      return notYet(`status ${res.status}, but the body does not match: ${JSON.stringify(firstLine(text, BODY_SHOWN))}`);
+      const res = await probe({ url, method: this.method, headers: this.headers, insecure: this.insecure, signal });
+      return await this.judge(res);
     } catch (e) {
       if (isAttemptTimeout(signal)) return notYet(`no response within ${formatDuration(this.requestTimeoutMs)}`, `a slow first answer? raise options.requestTimeoutMs (now ${this.requestTimeoutMs})`);
       if (parent.aborted) throw parent.reason;
-      const [saw, hint] = fetchFailure(e);
+      const [saw, hint] = requestFailure(e);
       return saw === RESET ? resetInside(target, this.port) : notYet(saw, hint);
     } finally {
       done();
     }
   }
 
+  private async judge(res: ProbeResponse): Promise<Attempt> {
+    if (!this.statusAccepted(res.status)) {
+      const start = firstLine(await res.start(BODY_SHOWN), BODY_SHOWN);
+      return notYet(`status ${res.status}${start ? `: ${JSON.stringify(start)}` : ''}`, statusHint(res.status, this.path));
+    }
+    if (this.body === undefined) {
+      res.cancel();
+      return READY;
+    }
+    const text = await res.text();
+    if (await this.bodyMatches(text)) return READY;
+    return notYet(`status ${res.status}, but the body does not match: ${JSON.stringify(firstLine(text, BODY_SHOWN))}`);
+  }
+
   private url(target: WaitTarget): string {
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    return `http://${host}:${target.port(this.port)}${this.path}`;
+    return `${this.tls ? 'https' : 'http'}://${host}:${target.port(this.port)}${this.path}`;
   }
 
   private urlOrUndefined(target: WaitTarget): string | undefined {
@@ -119,29 +140,17 @@ export class HttpWaitStrategy implements WaitStrategy {
     return 'a status options.status accepts';
   }
 
-  private bodyMatches(text: string): boolean {
-    return this.body instanceof RegExp ? this.body.test(text) : text.includes(this.body!);
+  private async bodyMatches(text: string): Promise<boolean> {
+    const body = this.body!;
+    if (body instanceof RegExp) return body.test(text);
+    if (typeof body === 'function') return Boolean(await body(text));
+    return text.includes(body);
   }
 }
 
 /** A /g or /y pattern remembers where it last matched: a second test of the same body could fail. */
 function withoutState(re: RegExp): RegExp {
   return re.global || re.sticky ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
-}
-
-/** The first line of the body, to show why a status was refused (error pages say it there). */
-async function readStart(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (text.length < BODY_SHOWN) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  await reader.cancel();
-  return firstLine(text, BODY_SHOWN);
 }
 
 function statusHint(status: number, path: string): string | undefined {
@@ -153,13 +162,16 @@ function statusHint(status: number, path: string): string | undefined {
 
 const RESET = 'connection reset before an answer';
 
-function fetchFailure(e: unknown): [string, string?] {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code;
+function requestFailure(e: unknown): [string, string?] {
+  const err = e as { code?: string; message?: string };
+  const code = err.code;
   if (code === 'ECONNREFUSED') return ['connection refused', 'the host side of the published port is gone: is the container stopping?'];
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return [RESET];
-  const message = cause?.message ?? (e instanceof Error ? e.message : String(e));
-  return [`request failed: ${code ? `${code} ` : ''}${firstLine(message)}`];
+  if (code === 'ECONNRESET' || code === 'EPIPE') return [RESET];
+  if (code?.startsWith('ERR_TLS') || code?.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+    return [`TLS: ${code} ${firstLine(err.message ?? '')}`, 'a test certificate? accept it with options.insecure (Testcontainers: allowInsecure())'];
+  }
+  if (code === 'EPROTO') return [`TLS handshake failed: ${firstLine(err.message ?? '')}`, 'does the port speak TLS? drop options.tls for plain HTTP'];
+  return [`request failed: ${code ? `${code} ` : ''}${firstLine(err.message ?? String(e))}`];
 }
 
 /**

@@ -40,4 +40,4 @@ export { healthcheckFromImageConfig } from './healthcheck.js';
 export type { HttpWaitOptions } from './http.js';
 export type { SuccessfulCommandOptions } from './successful-command.js';
 export type { Healthcheck, WaitContext, WaitStrategy, WaitSubject, WaitTarget, ContainerStatus } from './types.js';
-export { pollUntilReady, notYet, READY, type Attempt } from './poll.js';
+export { pollUntilReady, untilAborted, notYet, firstLine, READY, type Attempt, type PollPauses } from './poll.js';

@@ -4,7 +4,7 @@
  * port accepts connections from the start, long before the service inside is up; and no shell or
  * `nc` is needed in the image, so distroless images wait like any other.
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { notYet, pollUntilReady, READY, type Attempt } from './poll.js';
 import type { WaitContext, WaitStrategy, WaitSubject } from './types.js';
 import { checkPort } from './validate.js';

@@ -3,11 +3,12 @@
  * services whose only sign of readiness is a line like "ready to accept connections", which some
  * print twice (postgres: once for its init run, once for the real server).
  */
-import { notYet, pollUntilReady, READY } from './poll.js';
+import { FIRST_PAUSE_MS, notYet, PAUSE_GROWTH, pollUntilReady, READY } from './poll.js';
 import type { WaitContext, WaitStrategy } from './types.js';
 import { checkCount, invalidArgument } from './validate.js';
 
 const CALL = 'Wait.forLogMessage';
+const LOG_POLL_MS = 30;
 
 export class LogMessageWaitStrategy implements WaitStrategy {
   private readonly matches: (line: string) => boolean;
@@ -43,6 +44,7 @@ export class LogMessageWaitStrategy implements WaitStrategy {
         seen ? `${seen} of ${this.times} matching lines ${of}` : `no matching line ${of}`,
         lines.length ? undefined : 'the container has printed nothing yet (a line counts once it ends with a newline)',
       );
-    });
+      // reading the log file is cheap: look often, so that the line is seen within ~30 ms of being written
+    }, { firstMs: FIRST_PAUSE_MS, growth: PAUSE_GROWTH, maxMs: LOG_POLL_MS });
   }
 }

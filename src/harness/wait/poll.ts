@@ -8,7 +8,7 @@ import type { WaitContext } from './types.js';
 
 export const FIRST_PAUSE_MS = 20;
 export const MAX_PAUSE_MS = 250;
-const PAUSE_GROWTH = 1.5;
+export const PAUSE_GROWTH = 1.5;
 /** an attempt cut off by the deadline is worth mentioning only when it was slow */
 const SLOW_ATTEMPT_MS = 1000;
 
@@ -20,9 +20,17 @@ export function notYet(saw: string, hint?: string): Attempt {
   return { ready: false, saw, hint };
 }
 
-export async function pollUntilReady(ctx: WaitContext, attempt: (signal: AbortSignal) => Promise<Attempt>): Promise<void> {
+/** How attempts are spaced: a cheap attempt (a query from the host, ~1 ms) may start shorter and grow slower; `maxMs` caps the pause (default 250 ms). */
+export interface PollPauses {
+  firstMs: number;
+  growth: number;
+  maxMs?: number;
+}
+
+export async function pollUntilReady(ctx: WaitContext, attempt: (signal: AbortSignal) => Promise<Attempt>, pauses: PollPauses = { firstMs: FIRST_PAUSE_MS, growth: PAUSE_GROWTH }): Promise<void> {
   let last: Attempt | undefined;
-  for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * PAUSE_GROWTH, MAX_PAUSE_MS)) {
+  const maxPause = pauses.maxMs ?? MAX_PAUSE_MS;
+  for (let pause = Math.min(pauses.firstMs, maxPause); ; pause = Math.min(pause * pauses.growth, maxPause)) {
     const started = Date.now();
     try {
       last = await untilAborted(attempt(ctx.signal), ctx.signal);

@@ -2,7 +2,7 @@
  * Ready when a command run inside the container exits 0 — the service's own client asking it
  * (`pg_isready`, `redis-cli ping`, `mongosh --eval 'db.runCommand({ping: 1})'`).
  */
-import type { ExecResult } from '../../runtime/sandbox/protocol.js';
+import type { ExecResult } from '../../model/container-types.js';
 import { attemptWithin, firstLine, formatDuration, notYet, pollUntilReady, READY, type Attempt } from './poll.js';
 import type { WaitContext, WaitStrategy } from './types.js';
 import { checkCommand, checkPositiveMs, describeArgv } from './validate.js';

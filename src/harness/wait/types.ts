@@ -3,8 +3,8 @@
  * is passed as it is and a unit test can fake one in a few lines.
  */
 import type { Container } from '../../runtime/container.js';
-import type { LogEntry, ReadLogsOptions } from '../../runtime/logs.js';
-import type { ExecResult } from '../../runtime/sandbox/protocol.js';
+import type { LogEntry, ReadLogsOptions } from '../../model/container-logs.js';
+import type { ExecResult } from '../../model/container-types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited' | 'removed';
 

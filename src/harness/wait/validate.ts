@@ -2,7 +2,7 @@
  * Strategy arguments are checked when the strategy is made, in the test's own stack, so a typo is
  * an error naming the call and the argument rather than a minute-long wait that cannot succeed.
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 
 export function invalidArgument(call: string, argument: string, problem: string, hint?: string): MayflyError {
   return new MayflyError('INVALID_OPTION', `${call}: ${argument} ${problem}`, { details: { call, argument }, ...(hint ? { hint } : {}) });

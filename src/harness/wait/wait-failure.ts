@@ -3,8 +3,8 @@
  * saw and what the container printed last — enough to see why without rerunning with debug output.
  */
 import { constants } from 'node:os';
-import { MayflyError } from '../../errors.js';
-import type { LogEntry } from '../../runtime/logs.js';
+import { MayflyError } from '../../core/errors.js';
+import type { LogEntry } from '../../model/container-logs.js';
 import { formatDuration } from './poll.js';
 import type { WaitTarget } from './types.js';
 

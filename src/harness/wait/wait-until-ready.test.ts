@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError, MayflyError } from '../../errors.js';
+import { isMayflyError, MayflyError } from '../../core/errors.js';
 import { after, FakeWaitTarget } from './fake-target.js';
 import { Wait, waitUntilReady, type WaitStrategy } from './index.js';
 

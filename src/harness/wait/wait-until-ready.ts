@@ -4,7 +4,7 @@
  * container's exit (a dead container never becomes ready, so its exit is reported at once rather
  * than after the timeout), and the caller's own signal.
  */
-import { isMayflyError, MayflyError } from '../../errors.js';
+import { isMayflyError, MayflyError } from '../../core/errors.js';
 import { OneShotWaitStrategy } from './one-shot.js';
 import { NoWaitStrategy } from './none.js';
 import type { Healthcheck, WaitContext, WaitStrategy, WaitTarget } from './types.js';

@@ -10,7 +10,8 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, ren
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { x as tarExtract } from 'tar';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
+import { parseIndexDocument, parseManifestDocument } from '../registry/documents.js';
 import { formatReference, parseReference } from '../reference.js';
 import {
   hostPlatform,
@@ -83,7 +84,7 @@ export async function importArchive(store: ImageStore, file: string): Promise<Ar
     if (hostile.length) throw invalid(file, `refused: ${hostile[0]}${hostile.length > 1 ? ` (and ${hostile.length - 1} more)` : ''}`);
     const indexPath = join(staging, 'index.json');
     if (!existsSync(indexPath)) throw invalid(file, 'there is no index.json: not an OCI image layout');
-    const index = parseJson<ImageIndex>(readFileSync(indexPath), file, 'index.json');
+    const index = parseIndexDocument(parseJson<unknown>(readFileSync(indexPath), file, 'index.json'), `${file}: index.json`);
     const blob = (digest: string) => join(staging, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
     const verified = new Set<string>();
     const verify = async (d: Descriptor): Promise<void> => {
@@ -107,12 +108,12 @@ export async function importArchive(store: ImageStore, file: string): Promise<Ar
       let chosen: Descriptor = entry;
       if (isIndexMediaType(entry.mediaType)) {
         await verify(entry);
-        const nested = parseJson<ImageIndex>(readFileSync(blob(entry.digest)), file, entry.digest);
+        const nested = parseIndexDocument(parseJson<unknown>(readFileSync(blob(entry.digest)), file, entry.digest), `${file} (${entry.digest})`);
         chosen = selectManifest(nested, hostPlatform(), `${file} (${entry.digest})`);
       }
       if (!isManifestMediaType(chosen.mediaType)) continue; // not an image (an artifact, a signature)
       await verify(chosen);
-      const manifest = parseJson<ImageManifest>(readFileSync(blob(chosen.digest)), file, chosen.digest);
+      const manifest = parseManifestDocument(parseJson<unknown>(readFileSync(blob(chosen.digest)), file, chosen.digest), `${file} (${chosen.digest})`);
       for (const d of [manifest.config, ...manifest.layers]) await verify(d);
       const name = imageName(entry.annotations ?? {});
       const known = images.find((i) => i.manifestDigest === chosen.digest);

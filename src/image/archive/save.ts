@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { c as tarCreate } from 'tar';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../reference.js';
 import { MediaType, type IndexEntry } from '../registry/index.js';
 import type { ImageStore } from '../store/image-store.js';

@@ -2,7 +2,7 @@
  * Registry authentication: `WWW-Authenticate` challenges, the Bearer token dance (Docker's token
  * spec and its OAuth2 refresh-token form for identity tokens), and a per-scope token cache.
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 
 /** What `mayfly login` stores: a username and password, or an identity (refresh) token. */
 export type RegistryCredentials = { username: string; password: string } | { identityToken: string };

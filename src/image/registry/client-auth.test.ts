@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught } from '../../../test/support/runtime.js';
-import { isMayflyError, type MayflyError } from '../../errors.js';
+import { isMayflyError, type MayflyError } from '../../core/errors.js';
 import { pushTestImage, startRegistry, testImage, type StartedRegistry } from '../../../test/support/registry.js';
 import { RegistryClient } from './client.js';
 

@@ -8,10 +8,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import {
   authRequired,
   basicAuthorization,
@@ -25,6 +25,7 @@ import {
   type RegistryCredentials,
 } from './auth.js';
 import { digestOf, hasherFor, isDigest, parseDigest } from './digest.js';
+import { parseIndexDocument, parseManifestDocument } from './documents.js';
 import {
   isIndexMediaType,
   isManifestMediaType,
@@ -167,6 +168,30 @@ export class RegistryClient {
     await discard(res);
   }
 
+  /**
+   * The repositories the registry lists (GET /v2/_catalog, page by page through its Link header,
+   * at most `max`). A registry without a catalog (Docker Hub, most hosted ones) answers 404 or
+   * 401/403: REGISTRY_ERROR saying so.
+   */
+  async catalog(max = 10_000): Promise<string[]> {
+    const what = 'catalog';
+    const out: string[] = [];
+    let url: URL | undefined = new URL('v2/_catalog?n=1000', this.baseUrl);
+    while (url && out.length < max) {
+      const res = await this.#call({ method: 'GET', url, repo: '', actions: [], extraScopes: ['registry:catalog:*'], what });
+      if (res.status === 404 || res.status === 401 || res.status === 403) {
+        await discard(res);
+        throw new MayflyError('REGISTRY_ERROR', `${this.name} has no catalog to search (it answered ${res.status} to GET /v2/_catalog)`, { details: { registry: this.name, status: res.status } });
+      }
+      if (!res.ok) throw await this.#failure(res, '', what);
+      const body = (await res.json()) as { repositories?: string[] };
+      out.push(...(body.repositories ?? []));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      url = next ? new URL(next, this.baseUrl) : undefined;
+    }
+    return out.slice(0, max);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // pull
 
@@ -178,9 +203,9 @@ export class RegistryClient {
     const image = this.#imageName(repo, reference);
     const first = await this.#fetchManifest(repo, reference, image);
     if (!isIndexMediaType(first.mediaType)) {
-      return { ...first, manifest: first.document as ImageManifest };
+      return { ...first, manifest: parseManifestDocument(first.document, image) };
     }
-    const index = first.document as ImageIndex;
+    const index = parseIndexDocument(first.document, image);
     const entry = selectManifest(index, options.platform ?? hostPlatform(), image);
     const chosen = await this.#fetchManifest(repo, entry.digest, image);
     if (!isManifestMediaType(chosen.mediaType)) {
@@ -191,7 +216,7 @@ export class RegistryClient {
     return {
       digest: chosen.digest,
       mediaType: chosen.mediaType,
-      manifest: chosen.document as ImageManifest,
+      manifest: parseManifestDocument(chosen.document, `${image} (${entry.digest})`),
       raw: chosen.raw,
       index: { digest: first.digest, mediaType: first.mediaType, manifest: index, raw: first.raw },
     };
@@ -218,7 +243,9 @@ export class RegistryClient {
 
   /**
    * Downloads a blob to `dest`: streamed into `dest.partial` while hashed, then checked against
-   * `digest` (and `size`) and renamed into place. A mismatch leaves no file behind.
+   * `digest` (and `size`) and renamed into place. A connection dropped mid-body resumes where it
+   * stopped when the registry honours Range (else starts over); content that does not match its
+   * digest is fetched once more from scratch, then refused. A failure leaves no file behind.
    */
   async getBlob(repo: string, digest: string, dest: string, options: BlobDownloadOptions = {}): Promise<{ digest: string; size: number }> {
     if (!parseDigest(digest)) {
@@ -226,21 +253,28 @@ export class RegistryClient {
     }
     const partial = `${dest}.partial`;
     await mkdir(dirname(dest), { recursive: true });
+    await rm(partial, { force: true }); // a download that died with its process: not ours to resume
     const what = `blob ${digest} of ${repo}`;
+    let mismatches = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.#openBlob(repo, digest, what, options.signal);
-        const size = await this.#receive(res, digest, partial, what, options);
+        const have = await stat(partial).then((st) => st.size, () => 0);
+        const res = await this.#openBlob(repo, digest, what, options.signal, have);
+        // 206: the rest of the blob after what we have; 200: the registry ignored Range, start over
+        const offset = have > 0 && res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`) ? have : 0;
+        const size = await this.#receive(res, digest, partial, what, options, offset);
         await rename(partial, dest);
         return { digest, size };
       } catch (error) {
-        await rm(partial, { force: true });
-        // a connection dropped mid-body: start over (the mismatch and HTTP errors are final)
         const failure = error instanceof MayflyError ? undefined : classifyNetworkError(error);
+        // a connection dropped mid-body: go on from what arrived (the mismatch and HTTP errors are final)
         if (failure?.kind === 'transient' && attempt < this.#retry.retries && !options.signal?.aborted) {
           await sleep(backoffDelay(attempt, this.#retry));
           continue;
         }
+        await rm(partial, { force: true });
+        // corrupt once may be a proxy's or a mirror's accident: one fresh download, then it is final
+        if (error instanceof MayflyError && error.code === 'DIGEST_MISMATCH' && mismatches++ === 0 && !options.signal?.aborted) continue;
         if (failure && failure.kind !== 'other') throw this.#unreachable(new URL(this.baseUrl), failure.reason, what, error);
         throw error;
       }
@@ -425,10 +459,10 @@ export class RegistryClient {
   }
 
   /** GET the blob, following redirects by hand: Authorization never goes to another origin. */
-  async #openBlob(repo: string, digest: string, what: string, signal: AbortSignal | undefined): Promise<Response> {
+  async #openBlob(repo: string, digest: string, what: string, signal: AbortSignal | undefined, from = 0): Promise<Response> {
     let url = this.#url(repo, `blobs/${digest}`);
     // identity: fetch would otherwise undo a Content-Encoding and the bytes would not be the blob's
-    const headers = { 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { 'accept-encoding': 'identity', ...(from > 0 ? { range: `bytes=${from}-` } : {}) };
     const call = (u: URL): Call => ({ method: 'GET', url: u, repo, actions: ['pull'], headers, what, ...(signal ? { signal } : {}) });
     let res = await this.#call(call(url));
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.get('location'); hops++) {
@@ -450,13 +484,17 @@ export class RegistryClient {
     return res;
   }
 
-  /** Streams the body to `partial`, hashing and counting; throws DIGEST_MISMATCH when it is not `digest`. */
-  async #receive(res: Response, digest: string, partial: string, what: string, options: BlobDownloadOptions): Promise<number> {
+  /**
+   * Streams the body to `partial` — appended after its first `offset` bytes (a resumed download),
+   * which are hashed first — hashing and counting; throws DIGEST_MISMATCH when it is not `digest`.
+   */
+  async #receive(res: Response, digest: string, partial: string, what: string, options: BlobDownloadOptions, offset = 0): Promise<number> {
     const { hash, algorithm } = hasherFor(digest);
-    const total = options.size ?? (res.headers.get('content-length') ? Number(res.headers.get('content-length')) : undefined);
+    if (offset > 0) await pipeline(createReadStream(partial, { end: offset - 1 }), new Writable({ write: (chunk: Buffer, _e, cb) => (hash.update(chunk), cb()) }));
+    const total = options.size ?? (res.headers.get('content-length') ? offset + Number(res.headers.get('content-length')) : undefined);
     const onProgress = options.onProgress ?? this.#onProgress;
     const interval = this.#progressIntervalMs;
-    let received = 0;
+    let received = offset;
     let lastReport = 0;
     const expectedSize = options.size;
     const mismatch = (actual: string | undefined, detail: string): MayflyError =>
@@ -483,7 +521,7 @@ export class RegistryClient {
       },
     });
     if (!res.body) throw new MayflyError('REGISTRY_ERROR', `${this.name} sent ${what} without a body`);
-    await pipeline(Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>), meter, createWriteStream(partial, { mode: 0o644 }), {
+    await pipeline(Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>), meter, createWriteStream(partial, { mode: 0o644, flags: offset > 0 ? 'a' : 'w' }), {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     onProgress?.({ digest, received, total });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMayflyError } from '../../errors.js';
+import { isMayflyError } from '../../core/errors.js';
 import { MediaType, type ImageIndex } from './media-types.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectManifest } from './platform.js';
 

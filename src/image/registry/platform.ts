@@ -2,7 +2,7 @@
  * Choosing one manifest out of an image index: os/architecture/variant in Go's names, first match
  * wins, entries of unknown media types ignored (attestations, artifacts).
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { isManifestMediaType, type ImageIndex, type IndexEntry } from './media-types.js';
 
 export interface Platform {

@@ -3,6 +3,7 @@ export interface ImageConfigFile {
   architecture?: string;
   os?: string;
   created?: string;
+  author?: string;
   config?: {
     User?: string;
     Env?: string[];
@@ -13,7 +14,11 @@ export interface ImageConfigFile {
     Volumes?: Record<string, object>;
     Labels?: Record<string, string> | null;
     StopSignal?: string;
-    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+    /** SHELL: what shell-form RUN, CMD and ENTRYPOINT run with */
+    Shell?: string[];
+    /** ONBUILD: instructions run by builds FROM this image */
+    OnBuild?: string[] | null;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }[];

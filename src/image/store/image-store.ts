@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWrite } from '../../files.js';
+// records and names are written under flock: a writer killed half way leaves a temporary a sweep can tell is dead
+import { atomicWriteLocked as atomicWrite } from '../../sys/locks.js';
 import { formatReference, parseReference } from '../reference.js';
 import type { ImageConfigFile } from './image-config.js';
 
@@ -148,6 +149,13 @@ export class ImageStore {
     const left = rec.names.filter((n) => n !== name);
     if (left.length) atomicWrite(join(this.imagesDir, `${hex(id)}.json`), JSON.stringify({ ...rec, names: left }, null, 2));
     else rmSync(join(this.imagesDir, `${hex(id)}.json`), { force: true });
+  }
+
+  /** Drops names from names.json only (names that point at no record: a repair's work). */
+  dropNames(drop: string[]): void {
+    const names = this.names();
+    for (const n of drop) delete names[n];
+    atomicWrite(this.namesFile, JSON.stringify(names, null, 2));
   }
 
   /** Removes an image record and every name that points at it. Layers and blobs stay for `prune`. */

@@ -1,10 +1,10 @@
 /**
  * The containers that hold on to images: those whose sandbox is alive (created, running or exited,
- * not yet removed). Their state.json names the image ID and the layer directories they run on.
+ * not yet removed), and persistent ones until they are removed. Their state.json names the image ID and the layer directories they run on.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { layoutOf, readState, sandboxAlive, type ContainerState } from '../../runtime/state.js';
+import { holdsOn, layoutOf, readState, type ContainerState } from '../../model/home.js';
 
 export function liveContainers(home: string): ContainerState[] {
   const layout = layoutOf(home);
@@ -17,7 +17,7 @@ export function liveContainers(home: string): ContainerState[] {
   const out: ContainerState[] = [];
   for (const id of ids) {
     const state = readState(join(layout.containers, id));
-    if (state && sandboxAlive(layout, state.sandboxId)) out.push(state);
+    if (state && holdsOn(layout, state)) out.push(state);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * the container keeps its layers). Returns the content the image leaves behind that nothing else
  * uses, for the sandbox to delete (layer files may belong to subordinate ids).
  */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../reference.js';
 import type { ImageStore } from './image-store.js';
 import { liveContainers } from './live-containers.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { ImageStore } from './image-store.js';
-import { withFileLock } from './lock.js';
+import { withFileLock } from '../../sys/locks.js';
 
 export function withStoreLock<T>(store: ImageStore, mode: 'shared' | 'exclusive', fn: () => Promise<T>): Promise<T> {
   store.ensureDirs();

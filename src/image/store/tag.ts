@@ -1,5 +1,5 @@
 /** `mayfly tag SOURCE TARGET`: another name for an image in the store, as `docker tag`. */
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../reference.js';
 import type { ImageRecord, ImageStore } from './image-store.js';
 

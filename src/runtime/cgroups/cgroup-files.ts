@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 
 /** The trimmed content of a control file, or undefined when it is missing or unreadable. */
 export function readControl(path: string): string | undefined {
@@ -106,7 +106,8 @@ export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<vo
 const SWEEP_GRACE_MS = 60_000;
 
 /**
- * The shared part of every backend's sweep: `<parent>/<prefix><id>` dirs nobody claims. `orphans`
+ * The shared part of every backend's sweep: `<parent>/<prefix><id>` dirs nobody claims (ids of 64
+ * hex digits, as Docker's; 32 in homes made before). `orphans`
  * are ids known to be dead (their containers were just swept): they need no grace period.
  */
 export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown: (id: string) => boolean, orphans: ReadonlySet<string> = new Set()): Promise<string[]> {
@@ -120,7 +121,7 @@ export async function sweepCgroupDirs(parents: string[], prefix: string, isKnown
     }
     for (const name of names) {
       const id = name.slice(prefix.length);
-      if (!name.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(id) || isKnown(id)) continue;
+      if (!name.startsWith(prefix) || !/^([0-9a-f]{32}){1,2}$/.test(id) || isKnown(id)) continue;
       const dir = join(parent, name);
       try {
         if (!orphans.has(id) && Date.now() - (await stat(dir)).mtimeMs < SWEEP_GRACE_MS) continue;

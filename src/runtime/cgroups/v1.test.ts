@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeCgroupfs } from '../../../test/support/fake-cgroupfs.js';
-import { isMayflyError } from '../../errors.js';
+import { isMayflyError } from '../../core/errors.js';
 import type { ContainerCgroup } from './types.js';
 import { createV1Backend } from './v1.js';
 import { findV1Layout, type V1Layout } from './v1-layout.js';

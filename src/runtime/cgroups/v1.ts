@@ -3,7 +3,7 @@
  * container in each hierarchy. The container's first process joins all of them before it runs.
  */
 import { join } from 'node:path';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import {
   assertCgroupName,
   makeCgroupDir,

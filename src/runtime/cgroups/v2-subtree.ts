@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { cgroupError, errorCode, makeCgroupDir, readWords, writeControl } from './cgroup-files.js';
 import { V2_LEAF, type V2Controller, type V2Layout } from './v2-layout.js';
 

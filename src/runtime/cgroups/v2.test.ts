@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeCgroupfs } from '../../../test/support/fake-cgroupfs.js';
-import { isMayflyError } from '../../errors.js';
+import { isMayflyError } from '../../core/errors.js';
 import { detectCgroups } from './detect.js';
 import { prepareDelegatedCgroup } from './prepare-delegated-cgroup.js';
 import { createV2Backend } from './v2.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import {
   assertCgroupName,
   makeCgroupDir,

@@ -1,35 +1,50 @@
 /**
- * Copying into and out of a running container (`docker cp`), done by the sandbox through the
- * container's root as /proc/PID/root sees it. Paths are resolved as the container would resolve them
- * (secureJoin), and node-tar refuses to extract through symlinks: a container cannot steer a copy
- * onto the host's files.
+ * Copying into and out of a running container (`docker cp`). A helper process does it from inside
+ * the container's root (copy-helper.ts: chroot through /proc/PID/root), so paths resolve as the
+ * container would resolve them at that very moment: a container that swaps a directory for a
+ * symlink during the copy only steers the copy elsewhere inside itself, never onto the host.
  */
-import { mkdirSync } from 'node:fs';
-import { posix } from 'node:path';
-import { c as tarCreate, x as tarExtract } from 'tar';
-import { MayflyError } from '../../errors.js';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, statSync } from 'node:fs';
+import { distFile } from '../../core/paths.js';
+import { MayflyError } from '../../core/errors.js';
 import { secureJoin } from '../shim/secure-join.js';
+
+function runHelper(direction: 'in' | 'out', pid: number, path: string, archive: string): Promise<{ code: string; message: string } | null> {
+  const fd = openSync(archive, direction === 'in' ? 'r' : 'w', 0o600);
+  return new Promise((resolve) => {
+    let stderr = '';
+    const proc = spawn(process.execPath, [distFile('runtime/sandbox/copy-helper.js'), direction, String(pid), path], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    closeSync(fd);
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.once('error', (e) => resolve({ code: 'SPAWN', message: e.message }));
+    proc.once('close', (code, signal) => {
+      if (code === 0) return resolve(null);
+      try {
+        resolve(JSON.parse(stderr.trim().split('\n').at(-1) ?? '') as { code: string; message: string });
+      } catch {
+        resolve({ code: 'ERROR', message: `copy helper ended with ${signal ?? code}: ${stderr.trim()}` });
+      }
+    });
+  });
+}
 
 /** Extracts `archive` (a tar on the host) into `targetDir` inside the container whose PID 1 is `pid`. */
 export async function copyIn(pid: number, archive: string, targetDir: string): Promise<void> {
-  const dest = secureJoin(`/proc/${pid}/root`, targetDir);
-  try {
-    mkdirSync(dest, { recursive: true, mode: 0o755 });
-    // files belong to the container's root (we are root of the user namespace), whoever owns them on the host
-    await tarExtract({ file: archive, cwd: dest, preserveOwner: false, strict: true });
-  } catch (e) {
-    throw new MayflyError('COPY_FAILED', `copying into ${targetDir} failed: ${(e as Error).message}`, { cause: e });
-  }
+  const failure = await runHelper('in', pid, targetDir, archive);
+  if (failure) throw new MayflyError('COPY_FAILED', `copying into ${targetDir} failed: ${failure.message}`);
 }
 
 /** Writes `path` inside the container (a file or a directory, with its contents) as a tar to `archive` on the host. */
 export async function copyOut(pid: number, path: string, archive: string): Promise<void> {
-  const resolved = secureJoin(`/proc/${pid}/root`, path);
-  const name = posix.basename(resolved);
-  try {
-    await tarCreate({ file: archive, cwd: posix.dirname(resolved), portable: true, follow: false }, [name]);
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new MayflyError('COPY_FAILED', missing ? `${path} does not exist in the container` : `copying ${path} out failed: ${(e as Error).message}`, { cause: e });
+  const failure = await runHelper('out', pid, path, archive);
+  if (failure) {
+    throw new MayflyError('COPY_FAILED', failure.code === 'ENOENT' ? `${path} does not exist in the container` : `copying ${path} out failed: ${failure.message}`);
   }
+}
+
+/** What a path inside the running container is (resolved as the container resolves it): for `docker cp`'s rules. */
+export function pathKind(pid: number, path: string): 'dir' | 'file' | 'missing' {
+  const st = statSync(secureJoin(`/proc/${pid}/root`, path), { throwIfNoEntry: false });
+  return !st ? 'missing' : st.isDirectory() ? 'dir' : 'file';
 }

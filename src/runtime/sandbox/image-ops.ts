@@ -6,14 +6,14 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { MayflyError } from '../../errors.js';
+import { MayflyError } from '../../core/errors.js';
 import { installImage, type InstallOptions } from '../../image/install.js';
 import type { ImageManifest } from '../../image/registry/index.js';
 import type { ImageRecord, ImageStore } from '../../image/store/image-store.js';
 import type { ArchiveImage } from '../../image/archive/import-archive.js';
 
-/** A store entry: a child of layers/ or blobs/sha256/ named by digest (or a staged copy of one). */
-const STORE_ENTRY = /^[0-9a-f]{64}(\.[A-Za-z0-9._-]+)?$/;
+/** A store entry: a child of layers/ or blobs/sha256/ named by digest (or a staged copy of one), or a build's or commit's work in progress. */
+const STORE_ENTRY = /^(?:[0-9a-f]{64}(\.[A-Za-z0-9._-]+)?|\.(?:stage|commit)-[A-Za-z0-9._-]+)$/;
 
 export function removeStorePaths(store: ImageStore, paths: string[]): { removed: string[] } {
   const allowed = new Set([resolve(store.layersDir), resolve(store.blobsDir)]);

@@ -6,69 +6,51 @@
  * the kernel ends its pid namespace (every container with it) and the next sandbox's sweep removes
  * the directories.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MayflyError, isMayflyError } from '../../errors.js';
-import { commitLayer, removeRuntimeMountpoints, snapshotDir } from '../../image/build/commit-layer.js';
-import { stageCopy } from '../../image/build/stage-copy.js';
+import { MayflyError, isMayflyError } from '../../core/errors.js';
+import { commitLayer, removeMountStubs, removeRuntimeMountpoints, snapshotDir } from '../../image/layer/commit-layer.js';
+import { buildRequest } from './build-ops.js';
 import { pullImage } from '../../image/pull.js';
 import { parsePlatform } from '../../image/registry/index.js';
 import { ImageStore } from '../../image/store/image-store.js';
-import { distFile } from '../../paths.js';
+import { sweepStoreLeftovers } from '../../image/store/check-store.js';
+import { setParentDeathSignal } from '../../sys/process.js';
+import { distFile } from '../../core/paths.js';
 import { detectCgroups, noCgroups } from '../cgroups/index.js';
 import type { CgroupBackend } from '../cgroups/types.js';
-import * as sys from '../syscalls.js';
-import { ensureLayout, holdSandboxLock, layoutOf, releaseSandboxLock, reserveName, sweepOrphans } from '../state.js';
-import { SandboxContainer, type RootfsDriver, type SandboxServices } from './container.js';
-import type { Request, SandboxMessage } from './protocol.js';
-import { mountFuseOverlay } from './fuse-overlay.js';
+import { ensureLayout, holdSandboxLock, layoutOf, readState, releaseSandboxLock, reserveName, sandboxAlive, sweepOrphans, unusableHome } from '../../model/home.js';
+import { SandboxContainer, type SandboxServices } from './sandbox-container.js';
+import type { ProcessInput } from './process-input.js';
+import type { ContainerStarted, Request, SandboxMessage, TerminalSize } from './protocol.js';
+import { probeRootfsDriver } from '../rootfs/probe.js';
+import * as mounts from '../../sys/mounts.js';
+import type { StartLimits } from '../shim/plan.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
-import { ShimPool, spawnShim } from './shim-pool.js';
-import { copyIn, copyOut } from './copy.js';
+import { chooseLauncher, type Launcher } from './launcher.js';
+import { Trash } from './trash.js';
+import { copyIn, copyOut, pathKind } from './copy.js';
 import { volumesToRemove } from '../volumes.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
 import { outboundSupport } from '../../network/outbound.js';
 import { sweepEphemeralNetworks } from '../../network/network-store.js';
+import { commitSnapshot, lookupSnapshot, removeSnapshots, verifySnapshot } from '../../image/snapshot/snapshot-store.js';
+import { mountScratch, SnapshotScratch } from './snapshot-ops.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
 const sandboxId = env.MAYFLY_SANDBOX_ID!;
 const containers = new Map<string, SandboxContainer>();
+/** the input of exec sessions started with -i or -t, by session id */
+const execInputs = new Map<string, ProcessInput>();
 const store = new ImageStore(layout.home);
 const warnings: string[] = [];
 let lockFd = -1;
+let scratch: SnapshotScratch;
+let cgroupSweep: Promise<unknown> = Promise.resolve();
 
 function send(msg: SandboxMessage): void {
   if (process.connected) process.send!(msg);
-}
-
-/**
- * Kernel overlayfs inside our user namespace, else fuse-overlayfs, else a copy per container:
- * decided once per sandbox by trying, reported by `mayfly doctor`.
- */
-async function probeRootfsDriver(): Promise<RootfsDriver> {
-  const forced = env.MAYFLY_ROOTFS_DRIVER;
-  if (forced === 'overlay' || forced === 'fuse-overlayfs' || forced === 'copy') return forced;
-  const tmp = mkdtempSync(join(layout.home, 'probe-'));
-  const dirs = { lower: join(tmp, 'lower'), upper: join(tmp, 'upper'), work: join(tmp, 'work'), merged: join(tmp, 'merged') };
-  for (const d of Object.values(dirs)) mkdirSync(d);
-  try {
-    sys.mount('overlay', dirs.merged, 'overlay', 0, `lowerdir=${dirs.lower},upperdir=${dirs.upper},workdir=${dirs.work},userxattr,volatile`);
-    sys.umount(dirs.merged);
-    return 'overlay';
-  } catch (e) {
-    const why = (e as Error).message;
-    try {
-      await (await mountFuseOverlay([dirs.lower], dirs.upper, dirs.work, dirs.merged)).unmount();
-      warnings.push(`kernel overlayfs is refused in a user namespace here (${why}): using fuse-overlayfs, which is slower`);
-      return 'fuse-overlayfs';
-    } catch {
-      warnings.push(`neither kernel overlayfs (${why}) nor fuse-overlayfs works here: containers get a copy of their layers, which is slow`);
-      return 'copy';
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
 }
 
 function findInit(): string | null {
@@ -77,31 +59,57 @@ function findInit(): string | null {
 }
 
 async function boot(): Promise<SandboxServices> {
-  ensureLayout(layout);
+  // the util-linux wrapper that made the namespaces is our parent: if it dies (killed), so do we, and
+  // with us — the init of this pid namespace — every container; the owner's channel alone would not
+  // tell, since the owner may still be alive
+  setParentDeathSignal(9);
+  try {
+    ensureLayout(layout);
+  } catch (e) {
+    throw unusableHome(layout.home, e);
+  }
   lockFd = holdSandboxLock(layout, sandboxId);
   const removed = sweepOrphans(layout, sandboxId);
   if (removed.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${removed.length} orphaned container(s)\n`);
-  const rootfsDriver = await probeRootfsDriver();
-  let cgroups: CgroupBackend = detectCgroups();
-  if (env.MAYFLY_CGROUPS === 'none') cgroups = noCgroups('disabled by MAYFLY_CGROUPS=none');
-  // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young
-  void cgroups.sweep((id) => existsSync(join(layout.containers, id)), new Set(removed)).catch(() => {});
-  const shimCommand = ['unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js')];
+  // half-written blobs and layers of installs that died with their process (none is running: the lock is free)
+  const leftovers = sweepStoreLeftovers(store);
+  if (leftovers.length && env.MAYFLY_DEBUG) process.stderr.write(`mayfly: removed ${leftovers.length} leftover(s) of unfinished installs\n`);
   const runDir = join(layout.sandboxes, sandboxId);
   mkdirSync(join(runDir, 'staging'), { recursive: true, mode: 0o700 });
+  // the scratch tmpfs before any Node shim starts: their mount namespaces are copies of ours
+  const scratchDir = mountScratch(runDir).dir;
+  scratch = new SnapshotScratch(scratchDir);
+  const { driver: rootfs, warning: rootfsWarning, reason: rootfsReason } = await probeRootfsDriver(layout.home, env.MAYFLY_ROOTFS_DRIVER, runDir);
+  if (rootfsWarning) warnings.push(rootfsWarning);
+  let cgroups: CgroupBackend = detectCgroups();
+  if (env.MAYFLY_CGROUPS === 'none') cgroups = noCgroups('disabled by MAYFLY_CGROUPS=none');
+  // cgroups of containers whose sandbox was killed; those of other MAYFLY_HOMEs are busy or young.
+  // Awaited when there were orphans (so that a start after a crash finds nothing left), else in the background
+  cgroupSweep = cgroups.sweep((id) => existsSync(join(layout.containers, id)), new Set(removed)).catch(() => []);
+  if (removed.length) await cgroupSweep;
+  const startLimits = JSON.parse(env.MAYFLY_START_LIMITS ?? '{"proc":"new","sys":"new","sethostname":true}') as StartLimits;
+  const shimCommand = [
+    // Without a pid namespace of our own (/proc by bind: runtime/start-limits.ts) the kernel does not
+    // end the Node shims with us: a parent-death signal on each `unshare` does, and --kill-child
+    // passes it on to the shim (natively started containers have one set by their steps).
+    ...(startLimits.proc === 'bind' ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []),
+    'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', process.execPath, distFile('runtime/shim/main.js'),
+  ];
   const networks = new SandboxNetworks(runDir);
-  const pool = new ShimPool(shimCommand, Number(env.MAYFLY_SHIM_POOL ?? 1));
+  const trash = new Trash(join(runDir, 'trash'));
+  const launcher = chooseLauncher(env, shimCommand);
   let limitWarned = false;
   const warned = new Set<string>();
   const svc: SandboxServices = {
     layout,
     sandboxId,
-    rootfsDriver,
+    rootfs,
     fullIdMap: env.MAYFLY_FULL_IDMAP === '1',
+    startLimits,
     initBinary: findInit(),
-    shimCommand,
-    takeShim: (fresh) => (fresh ? spawnShim(shimCommand) : pool.take()),
-    refillShims: () => setTimeout(() => pool.refill(), 0),
+    launcher,
+    trash,
+    runFiles: join(scratchDir, 'containers'),
     async createCgroup(id, spec) {
       // Joining cgroup v1 hierarchies costs ~10 ms per start: only containers with limits pay it;
       // the others pause by SIGSTOP and take their stats from /proc.
@@ -124,18 +132,58 @@ async function boot(): Promise<SandboxServices> {
       send({ event: 'warning', message });
     },
   };
-  process.once('disconnect', () => void shutdown(pool, networks));
-  send({ event: 'ready', hostPid: 0, runDir, rootfsDriver, cgroups: `${cgroups.kind}: ${cgroups.reason}`, warnings: warnings.splice(0) });
+  made = { launcher, networks, trash, scratchDir };
+  // the owner may have gone while we were starting: its 'disconnect' came before anything was made
+  if (!process.connected) void shutdown();
+  send({ event: 'ready', hostPid: 0, runDir, rootfsDriver: rootfs.name, ...(rootfsReason ? { rootfsReason } : {}), cgroups: `${cgroups.kind}: ${cgroups.reason}`, startPath: launcher.detail, warnings: warnings.splice(0) });
   return svc;
 }
 
-async function shutdown(pool: ShimPool, networks: SandboxNetworks): Promise<never> {
-  pool.close();
-  await Promise.allSettled([...containers.values()].map((c) => c.remove(true)));
+/** creates and starts in progress */
+const underWay = new Set<Promise<unknown>>();
+const UNDER_WAY_WAIT_MS = 5000;
+
+/** What boot made that shutdown must undo; nothing yet while it runs. */
+let made: { launcher: Launcher; networks: SandboxNetworks; trash: Trash; scratchDir: string } | undefined;
+let shuttingDown = false;
+
+// From the first moment: an owner that dies while we boot must not leave us running forever.
+process.once('disconnect', () => void shutdown());
+
+async function shutdown(): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  if (!made) {
+    // still booting: boot() calls back here once it has made what shutdown undoes, or fails and exits
+    shuttingDown = false;
+    return;
+  }
+  const { launcher, networks, trash, scratchDir } = made;
+  launcher.close();
+  await cgroupSweep;
+  // creates and starts under way finish making what they make (a cgroup, a process), so that it is removed below
+  await Promise.race([Promise.allSettled(underWay), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
+  // persistent containers stay on disk, stopped, for another sandbox to take over
+  await Promise.allSettled([...containers.values()].map((c) => (c.persistent ? c.release() : c.remove(true))));
+  await trash.drain();
+  try {
+    mounts.umount(scratchDir); // the run directory goes next, with what networks.close() removes
+  } catch {
+    // not mounted (the warning at boot said so)
+  }
   networks.close();
   sweepEphemeralNetworks(layout, sandboxId);
   releaseSandboxLock(layout, sandboxId, lockFd);
   process.exit(0);
+}
+
+async function startContainer(c: SandboxContainer, attach: boolean, size?: TerminalSize): Promise<ContainerStarted> {
+  try {
+    return await c.start(attach, size);
+  } catch (e) {
+    if (isMayflyError(e)) e.details.logs = c.recentLogs();
+    throw e;
+  }
 }
 
 function get(id: string): SandboxContainer {
@@ -147,29 +195,46 @@ function get(id: string): SandboxContainer {
 async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
   switch (req.op) {
     case 'create': {
-      const { id, name, spec } = req.args;
+      const { id, name, spec, extras } = req.args;
       if (!reserveName(layout, name, id)) {
         throw new MayflyError('INVALID_OPTION', `the container name "${name}" is already in use`, { hint: 'choose another name, or remove that container first' });
       }
-      const c = new SandboxContainer(id, name, spec, svc);
+      const c = new SandboxContainer(id, name, spec, svc, extras);
       containers.set(id, c);
       try {
         await c.create();
-        return { dir: c.dir, warnings: warnings.splice(0) };
+        const started = req.args.start ? await startContainer(c, req.args.start.attach, req.args.start.size) : undefined;
+        return { dir: c.dir, warnings: warnings.splice(0), ...(started ? { started } : {}) };
       } catch (e) {
         containers.delete(id);
         await c.remove(true).catch(() => {});
         throw e;
       }
     }
-    case 'start': {
-      const c = get(req.args.id);
-      try {
-        return await c.start(req.args.attach);
-      } catch (e) {
-        if (isMayflyError(e)) e.details.logs = c.recentLogs();
-        throw e;
-      }
+    case 'start':
+      return startContainer(get(req.args.id), req.args.attach, req.args.size);
+    case 'input': {
+      const { id, data, eof } = req.args;
+      const input = execInputs.get(id) ?? containers.get(id)?.input;
+      if (!input) throw new MayflyError('CONTAINER_STATE', `${containers.get(id)?.name ?? id} does not take input: it was not started with -i or -t, or it has ended`);
+      if (data?.length) input.write(data);
+      if (eof) input.end();
+      return null;
+    }
+    case 'resize': {
+      const { id, cols, rows } = req.args;
+      (execInputs.get(id) ?? containers.get(id)?.input)?.resize(cols, rows);
+      return null;
+    }
+    case 'exec-attached': {
+      const { id, session, request, tty, stdin, size } = req.args;
+      const run = await get(id).execAttached(request, { tty, stdin, ...(size ? { size } : {}) }, (stream, data) => send({ event: 'output', id: session, stream, data }));
+      if (run.input) execInputs.set(session, run.input);
+      void run.exited.then((exitCode) => {
+        execInputs.delete(session);
+        send({ event: 'exec-exit', session, exitCode });
+      });
+      return null;
     }
     case 'stop':
       return { exitCode: await get(req.args.id).stop(req.args.signal, req.args.timeout) };
@@ -191,6 +256,12 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     case 'copy-out':
       await copyOut(get(req.args.id).runningPid(), req.args.path, req.args.archive);
       return null;
+    case 'network-connect':
+      return { networks: await get(req.args.id).connectNetwork(req.args.network, req.args.aliases) };
+    case 'network-disconnect':
+      return { networks: await get(req.args.id).disconnectNetwork(req.args.network) };
+    case 'path-kind':
+      return { kind: pathKind(get(req.args.id).runningPid(), req.args.path) };
     case 'listening':
       return { tcp: get(req.args.id).listening() };
     case 'remove': {
@@ -200,28 +271,61 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       containers.delete(req.args.id);
       return null;
     }
+    case 'disk-usage':
+      return { rw: get(req.args.id).diskUsage() };
+    case 'adopt': {
+      const { id } = req.args;
+      const held = containers.get(id);
+      const dir = join(layout.containers, id);
+      const state = readState(dir);
+      if (held || !state) throw new MayflyError('CONTAINER_NOT_FOUND', held ? `container ${id} is already held here` : `no such container: ${id}`);
+      if (state.sandboxId !== sandboxId && sandboxAlive(layout, state.sandboxId)) throw new MayflyError('CONTAINER_STATE', `container ${state.name} is held by another live sandbox`);
+      if (!reserveName(layout, state.name, id)) throw new MayflyError('CONTAINER_STATE', `the name of container ${state.name} was taken by another container`);
+      const c = await SandboxContainer.adopt(state, svc);
+      containers.set(id, c);
+      return { name: c.name, spec: c.spec, dir: c.dir, ...(c.current as { status: 'created' | 'exited'; exitCode?: number }), extras: c.extras };
+    }
     case 'commit-layer': {
-      const { dir, parentChainId, how, runtimeMountpoints } = req.args;
-      // moving takes the directory away: only mayfly's own (upper dirs, staging) may be moved
+      const { dir, parentChainId, how } = req.args;
+      // moving takes the directory away: only mayfly's own (staging dirs) may be moved
       if (how === 'move' && !dir.startsWith(`${layout.home}/`)) throw new MayflyError('INVALID_OPTION', `commit-layer: ${dir} is not under MAYFLY_HOME`);
-      if (how === 'snapshot') {
-        store.ensureDirs();
-        const copy = await snapshotDir(dir, store.layersDir);
-        if (runtimeMountpoints) removeRuntimeMountpoints(copy);
-        return commitLayer(store, copy, parentChainId, 'move');
-      }
-      if (runtimeMountpoints) removeRuntimeMountpoints(dir);
-      return commitLayer(store, dir, parentChainId, how);
+      return commitLayer(store, dir, parentChainId, how, req.args.compression);
     }
-    case 'stage-copy': {
+    case 'commit-container': {
+      const { id, parentChainId, how, mountpoints, compression } = req.args;
+      const c = get(id);
+      const diff = await c.diff();
       store.ensureDirs();
-      return { dir: await stageCopy({ ...req.args, stagingRoot: store.layersDir }) };
+      const dir = diff.owned || how === 'move' ? diff.dir : await snapshotDir(diff.dir, store.layersDir);
+      removeRuntimeMountpoints(dir);
+      if (mountpoints?.length) removeMountStubs(dir, mountpoints, c.spec.layers);
+      return commitLayer(store, dir, parentChainId, 'move', compression);
     }
+    case 'stage-copy':
+    case 'list-layers':
+    case 'prepare-path':
+    case 'remove-staged':
+      return buildRequest(req, { store, layout, scratch: join(layout.sandboxes, sandboxId, 'staging'), driver: svc.rootfs.name });
     case 'remove-volumes': {
       const paths = volumesToRemove(layout, req.args.names, req.args.force);
       for (const p of paths) rmSync(p, { recursive: true, force: true });
       return { removed: req.args.names };
     }
+    case 'snapshot-scratch':
+      return scratch.create(req.args.modes);
+    case 'snapshot-discard-scratch':
+      scratch.discard(req.args.id);
+      return null;
+    case 'snapshot-lookup':
+      return lookupSnapshot(layout.home, req.args.key, req.args.imageId);
+    case 'snapshot-verify':
+      return verifySnapshot(layout.home, req.args.key);
+    case 'snapshot-commit': {
+      const { scratchId, ...rest } = req.args;
+      return commitSnapshot(layout.home, { ...rest, sources: scratch.dirs(scratchId, rest.paths.length) });
+    }
+    case 'remove-snapshots':
+      return { removed: removeSnapshots(layout.home, 'all' in req.args ? 'all' : { keys: req.args.keys }) };
     case 'remove-layers':
       return removeStorePaths(store, req.args.paths);
     case 'load':
@@ -244,7 +348,21 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
   }
 }
 
-function toError(e: unknown): MayflyError {
+/** Whether ENOSPC is anywhere in the error or what caused it (a stream's error, a wrapped one, a tool's message). */
+function outOfSpace(e: unknown): boolean {
+  for (let x = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    if ((x as NodeJS.ErrnoException).code === 'ENOSPC' || /\bENOSPC\b|No space left on device/.test((x as Error).message ?? '')) return true;
+  }
+  return false;
+}
+
+function toError(e: unknown, op: string): MayflyError {
+  if (outOfSpace(e)) {
+    return new MayflyError('NO_SPACE', `no space left on the device of MAYFLY_HOME (${layout.home}) during ${op}: nothing half-made was kept`, {
+      hint: 'free space there (mayfly image prune removes what no image uses), or point MAYFLY_HOME at a larger disk',
+      details: { cause: (e as Error)?.message },
+    });
+  }
   if (isMayflyError(e)) return e;
   return new MayflyError('SANDBOX_FAILED', `sandbox error: ${(e as Error)?.message ?? String(e)}`, { details: { stack: (e as Error)?.stack } });
 }
@@ -252,14 +370,22 @@ function toError(e: unknown): MayflyError {
 boot().then(
   (svc) => {
     process.on('message', (req: Request) => {
-      handle(svc, req).then(
+      const work = handle(svc, req);
+      if (req.op === 'create' || req.op === 'start') {
+        underWay.add(work);
+        void work.catch(() => {}).finally(() => underWay.delete(work));
+      }
+      work.then(
         (value) => send({ re: req.id, ok: true, value }),
-        (e: unknown) => send({ re: req.id, ok: false, error: toError(e).toJSON() }),
+        (e: unknown) => send({ re: req.id, ok: false, error: toError(e, req.op).toJSON() }),
       );
     });
   },
   (e: unknown) => {
-    process.stderr.write(`mayfly sandbox failed to start: ${(e as Error).stack ?? e}\n`);
-    process.exit(125);
+    // the owner turns this into its error (with the step and what to change); stderr keeps the stack
+    if (env.MAYFLY_DEBUG) process.stderr.write(`mayfly sandbox failed to start: ${(e as Error).stack ?? e}\n`);
+    const error = isMayflyError(e) ? e : new MayflyError('SANDBOX_FAILED', (e as Error)?.message ?? String(e), { details: { stack: (e as Error)?.stack } });
+    if (process.connected) process.send!({ event: 'boot-failed', error: error.toJSON() } satisfies SandboxMessage, () => process.exit(125));
+    else process.exit(125);
   },
 );

@@ -4,10 +4,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { outputPipe } from '../pipes.js';
+import { Readable } from 'node:stream';
+import { outputPipe } from '../../sys/pipes.js';
 import { childPid } from '../process-tree.js';
 import { SHIM_CHANNEL_FD, type ShimMessage } from '../shim/plan.js';
+
+/**
+ * The descriptors a container's process gets: by default /dev/null as stdin and pipes for its
+ * output; `stdin`: a descriptor (a pipe's read end: `-i`) instead of /dev/null; `terminal`: a pty
+ * slave as stdin, stdout and stderr (`-t`). The caller keeps its descriptors and closes them.
+ */
+export type ProcessIO = { stdin?: number } | { terminal: number };
 
 export interface ShimProcess {
   proc: ChildProcess;
@@ -22,12 +29,20 @@ export interface ShimProcess {
  * Spawns a shim (or its nsenter wrapper) with the descriptor layout of SHIM_STDIO: fd 2 for the
  * wrapper's own diagnostics, fd 3 the IPC channel, and pipes at 1 and 4 for the container.
  */
-export function spawnShimProcess(file: string, args: string[]): ShimProcess {
+export function spawnShimProcess(file: string, args: string[], io: ProcessIO = {}): ShimProcess {
+  if ('terminal' in io) {
+    // a pty slave as the container's fds 0, 1 and 4 (moved to 2 at exec); its output comes from the master
+    const t = io.terminal;
+    const proc = spawn(file, args, { stdio: [t, t, 'pipe', 'ipc', t] });
+    const none = () => Readable.from([]);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('close', (code, sig) => r([code, sig])));
+    return { proc, stdout: none(), stderr: none(), done: exited };
+  }
   const out = outputPipe();
   const err = outputPipe();
   let proc: ChildProcess;
   try {
-    proc = spawn(file, args, { stdio: ['ignore', out.writeFd, 'pipe', 'ipc', err.writeFd] });
+    proc = spawn(file, args, { stdio: [io.stdin ?? 'ignore', out.writeFd, 'pipe', 'ipc', err.writeFd] });
   } finally {
     out.handedOver();
     err.handedOver();
@@ -66,9 +81,9 @@ export async function execved(shim: Shim): Promise<boolean> {
   }
 }
 
-export function spawnShim(command: string[]): Promise<Shim> {
+export function spawnShim(command: string[], io: ProcessIO = {}): Promise<Shim> {
   const [file, ...args] = command;
-  const shim = spawnShimProcess(file!, args);
+  const shim = spawnShimProcess(file!, args, io);
   const { proc } = shim;
   return new Promise((resolve, reject) => {
     let stderr = '';

@@ -1,14 +1,14 @@
 /**
- * The shim: the first process inside a container's namespaces. The sandbox starts it ahead of time
- * (so Node's start-up is off the critical path), hands it a plan over the IPC channel, and the shim
- * sets the container up and execve()s its program. The channel is close-on-exec: when it closes
- * without a `failed` message, the program is running.
+ * The Node shim (the fallback start path, and exec's): the first process inside a container's
+ * namespaces. The sandbox starts it ahead of time (so Node's start-up is off the critical path),
+ * hands it the steps over the IPC channel, and the shim runs them, the last one being execve. The
+ * channel is close-on-exec: when it closes without a `failed` message, the program is running.
  */
-import { openSync, readFileSync, readlinkSync } from 'node:fs';
-import * as sys from '../syscalls.js';
-import { EXIT, SHIM_CHANNEL_FD, type JoinPlan, type ShimMessage, type ShimPlan } from './plan.js';
-import { execProcess, ExecFailure, warmUp } from './process-setup.js';
-import { enterContainer, joinCgroups, step, StepError } from './start-sequence.js';
+import { readlinkSync } from 'node:fs';
+import type { SyscallError } from '../../sys/libc.js';
+import { EXIT, SHIM_CHANNEL_FD, type ShimMessage } from './plan.js';
+import type { ShimPlan } from './steps.js';
+import { ExecFailure, runSteps, StepError, warmUp } from './run-steps.js';
 
 function send(msg: ShimMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -17,33 +17,10 @@ function send(msg: ShimMessage): Promise<void> {
   });
 }
 
-/** exec: enter a running container's namespaces; the pid namespace was joined by nsenter already. */
-function joinContainer(plan: JoinPlan): void {
-  step('join cgroups', () => joinCgroups(plan.cgroupProcs));
-  const ns = (name: string) => openSync(`/proc/${plan.targetPid}/ns/${name}`, 'r');
-  const fds = { ipc: ns('ipc'), uts: ns('uts'), net: plan.joinNetwork ? ns('net') : -1, mnt: ns('mnt') };
-  step('join namespaces', () => {
-    sys.setns(fds.ipc, sys.CLONE.NEWIPC);
-    sys.setns(fds.uts, sys.CLONE.NEWUTS);
-    if (fds.net >= 0) sys.setns(fds.net, sys.CLONE.NEWNET);
-    // setns into a mount namespace needs a filesystem context of our own; Node's threads share one.
-    sys.unshare(sys.CLONE.FS);
-    sys.setns(fds.mnt, sys.CLONE.NEWNS);
-  });
-}
-
-const announceExec = () => send({ type: 'exec' });
-
 async function run(plan: ShimPlan): Promise<never> {
   try {
-    if (plan.kind === 'start') {
-      enterContainer(plan);
-      const argv = plan.init ? ['/dev/init', '--', ...plan.argv] : plan.argv;
-      return await execProcess(plan, { HOSTNAME: plan.hostname }, argv, announceExec);
-    }
-    joinContainer(plan);
-    const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
-    return await execProcess(plan, { HOSTNAME: hostname }, plan.argv, announceExec);
+    await runSteps(plan.steps, () => send({ type: 'exec' }));
+    throw new Error('the steps ended without exec');
   } catch (e) {
     const failure: ShimMessage =
       e instanceof ExecFailure
@@ -54,7 +31,7 @@ async function run(plan: ShimPlan): Promise<never> {
               step: e.step,
               message: (e.cause as Error)?.message ?? String(e.cause),
               exitCode: EXIT.RUNTIME,
-              ...((e.cause as sys.SyscallError)?.errnoName ? { errno: (e.cause as sys.SyscallError).errnoName } : {}),
+              ...((e.cause as SyscallError)?.errnoName ? { errno: (e.cause as SyscallError).errnoName } : {}),
             }
           : { type: 'failed', step: 'shim', message: String((e as Error)?.stack ?? e), exitCode: EXIT.RUNTIME };
     await send(failure);

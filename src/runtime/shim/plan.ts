@@ -1,6 +1,7 @@
 /**
- * What the sandbox hands a shim: everything already resolved to paths and numbers, so that the shim
- * only performs system calls in a fixed order and reports which step failed.
+ * What the sandbox knows about a start or an exec: everything resolved to paths and numbers. It
+ * becomes a list of steps (steps.ts), which the native library or a Node shim runs in a fixed
+ * order, reporting which step failed.
  */
 export interface ProcessPlan {
   argv: string[];
@@ -9,8 +10,23 @@ export interface ProcessPlan {
   workingDir: string;
   /** `name`, `uid`, `name:group` or `uid:gid`, resolved against the container's /etc/passwd and /etc/group */
   user: string;
+  /** give the user its supplementary groups: false where one id is mapped (the namespace denies setgroups) */
+  setgroups: boolean;
   /** cgroup.procs files to join before anything runs, so every process of the container is counted */
   cgroupProcs: string[];
+  /** capability numbers kept in the bounding set (a root process has them; others none); the rest are dropped */
+  capabilities: number[];
+  /**
+   * The seccomp filter, installed as the very last step before execve (after no_new_privs), or null
+   * for none: `struct sock_filter` records as four numbers each — code, jt, jf, k — in order.
+   * Equivalent to Docker's default profile (src/runtime/seccomp/).
+   */
+  seccomp: number[] | null;
+  /**
+   * fds 0-2 are a pty slave (`-t`): the process gets a session of its own with it as controlling
+   * terminal, reopened at `path` (its name inside the container, /dev/pts/N; '' keeps the descriptors)
+   */
+  tty?: { path: string };
 }
 
 export interface MountPlan {
@@ -23,6 +39,16 @@ export interface MountPlan {
   size?: number;
   /** tmpfs: permission bits */
   mode?: number;
+  /** tmpfs: a directory whose contents it starts with (the lower layer of an overlay) */
+  from?: string;
+  /** tmpfs with `from`: a host directory where the overlay's own tmpfs (upper and work dirs) is mounted */
+  scratch?: string;
+  /** tmpfs with `from`: the owner and mode of `from` (its overlay's root takes them) */
+  fromOwner?: { uid: number; gid: number; mode: number };
+  /** bind: the source is a directory (else a file: the target is made as a file) */
+  sourceIsDir?: boolean;
+  /** tmpfs: no programs run from it */
+  noexec?: boolean;
 }
 
 export interface StartPlan extends ProcessPlan {
@@ -31,6 +57,8 @@ export interface StartPlan extends ProcessPlan {
     | { driver: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; target: string }
     | { driver: 'prepared'; target: string };
   hostname: string;
+  /** how the start works around a confined host (a CI job's container) */
+  limits: StartLimits;
   /** none: a new namespace with loopback only; host: stay in the host's; netns: join the namespace pinned at that file (user-defined networks) */
   network: 'none' | 'host' | { netns: string };
   mounts: MountPlan[];
@@ -40,6 +68,18 @@ export interface StartPlan extends ProcessPlan {
   init: string | null;
   /** ids 5 (tty) and others exist inside: devpts may use gid=5 */
   fullIdMap: boolean;
+  /**
+   * Container paths made read-only (recursively) by binding each onto itself, once every mount is in
+   * place; missing ones are skipped. Docker's list (/proc/sys, /proc/sysrq-trigger…), and /sys on the host network.
+   */
+  readonlyPaths: string[];
+  /**
+   * Container paths hidden after that: a file gets /dev/null bound over it, a directory an empty
+   * read-only tmpfs; missing ones are skipped. Docker's list (/proc/kcore, /proc/keys, /sys/firmware…).
+   */
+  maskedPaths: string[];
+  /** a devpts instance the sandbox mounted for this container (it holds the terminal's pty, `-t`), bound at /dev/pts; null: a new one */
+  devpts: string | null;
 }
 
 export interface JoinPlan extends ProcessPlan {
@@ -47,9 +87,24 @@ export interface JoinPlan extends ProcessPlan {
   /** the container's PID 1 as the sandbox sees it */
   targetPid: number;
   joinNetwork: boolean;
+  /** the container's hostname (HOSTNAME in the environment) */
+  hostname: string;
 }
 
-export type ShimPlan = StartPlan | JoinPlan;
+
+/**
+ * What a confined host (a CI job's container: masked /proc and /sys, a seccomp filter) refuses in a
+ * container's start, found once per sandbox by runtime/start-limits.ts; the step list then takes
+ * the way that works. Nothing is tried and failed at each start.
+ */
+export interface StartLimits {
+  /** 'new': a fresh procfs; 'bind': the sandbox's /proc, submounts (the engine's masks) included */
+  proc: 'new' | 'bind';
+  /** 'new': a fresh sysfs (read-only); 'bind': a read-only bind of the sandbox's /sys */
+  sys: 'new' | 'bind';
+  /** false where seccomp refuses sethostname: the step is left out */
+  sethostname: boolean;
+}
 
 /** Messages a shim sends to the sandbox. */
 export type ShimMessage =

@@ -1,37 +1,34 @@
 #!/bin/sh
-# As upstream: when the kernel has IPv6, the packaged default server also listens on [::]:80 —
-# only if default.conf is still the packaged one and can be changed (a mounted one is left alone).
+# Hook: when the kernel offers IPv6, the shipped default server also listens on [::]:80. A user's
+# own default.conf (changed, or mounted over the shipped one) is theirs and stays as it is.
 set -e
 
-ME=$(basename "$0")
-DEFAULT_CONF_FILE="etc/nginx/conf.d/default.conf"
-PACKAGED_CONF_FILE="usr/share/nginx/default.conf.dist"
+conf=/etc/nginx/conf.d/default.conf
+shipped=/usr/share/nginx/default.conf.dist
+me=${0##*/}
 
-entrypoint_log() {
-    if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then
-        echo "$@"
-    fi
+say() {
+	[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] || printf '%s: %s\n' "$me" "$*"
 }
 
-if [ ! -f "/proc/net/if_inet6" ]; then
-    entrypoint_log "$ME: info: ipv6 not available"
-    exit 0
+if [ ! -e /proc/net/if_inet6 ]; then
+	say "no IPv6 in this kernel: $conf stays IPv4 only"
+	exit 0
 fi
-if [ ! -f "/$DEFAULT_CONF_FILE" ]; then
-    entrypoint_log "$ME: info: /$DEFAULT_CONF_FILE is not a file or does not exist"
-    exit 0
+if [ ! -f "$conf" ]; then
+	say "no $conf: nothing to change"
+	exit 0
 fi
-if ! cmp -s "/$DEFAULT_CONF_FILE" "/$PACKAGED_CONF_FILE"; then
-    entrypoint_log "$ME: info: /$DEFAULT_CONF_FILE differs from the packaged version"
-    exit 0
+if ! cmp -s "$conf" "$shipped"; then
+	say "$conf is not the shipped one: left as it is"
+	exit 0
 fi
-tmp=$(mktemp)
-sed 's,listen       80;,listen       80;\n    listen  [::]:80;,' "/$DEFAULT_CONF_FILE" > "$tmp"
-# write in place: the file may be a mount point that a rename would fail on
-if cat "$tmp" > "/$DEFAULT_CONF_FILE" 2>/dev/null; then
-    entrypoint_log "$ME: info: Enabled listen on IPv6 in /$DEFAULT_CONF_FILE"
+
+# the shipped file has exactly one "listen 80;" line: an IPv6 twin goes right after it
+with_v6=$(awk '{ print } /^[[:space:]]*listen[[:space:]]+80;/ { sub(/listen.*/, "listen [::]:80;"); print }' "$conf")
+# written in place, not renamed over: the file may be a bind mount
+if printf '%s\n' "$with_v6" 2>/dev/null >"$conf"; then
+	say "$conf: added listen [::]:80"
 else
-    entrypoint_log "$ME: info: can not modify /$DEFAULT_CONF_FILE (read-only file system?)"
+	say "$conf cannot be written (read-only?): IPv4 only"
 fi
-rm -f "$tmp"
-exit 0

@@ -1,35 +1,36 @@
 #!/bin/sh
-# As upstream: every $NGINX_ENVSUBST_TEMPLATE_DIR/**/*$NGINX_ENVSUBST_TEMPLATE_SUFFIX becomes a file
-# in $NGINX_ENVSUBST_OUTPUT_DIR with the environment's variables (only those: nginx's own $vars stay)
-# substituted. Defaults: /etc/nginx/templates, .template, /etc/nginx/conf.d.
+# Hook: renders nginx config templates with the container's environment. README.md (one level up)
+# states what is rendered where; in short, templates/x.conf.template -> conf.d/x.conf.
 set -e
 
-ME=$(basename "$0")
+templates=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
+templates=${templates%/}
+suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
+out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
+me=${0##*/}
 
-entrypoint_log() {
-    if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then
-        echo "$@"
-    fi
+say() {
+	[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] || printf '%s: %s\n' "$me" "$*"
 }
 
-template_dir="${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}"
-suffix="${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}"
-output_dir="${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}"
-filter="${NGINX_ENVSUBST_FILTER:-}"
-
-[ -d "$template_dir" ] || exit 0
-if [ ! -w "$output_dir" ]; then
-    entrypoint_log "$ME: ERROR: $template_dir exists, but $output_dir is not writable"
-    exit 0
+[ -d "$templates" ] || exit 0
+if [ ! -w "$out" ]; then
+	say "cannot write to $out: the templates in $templates are not rendered"
+	exit 0
 fi
 
-defined_envs=$(printf '${%s} ' $(awk "END { for (name in ENVIRON) { print ( name ~ /${filter}/ ) ? name : \"\" } }" < /dev/null))
+# The variables envsubst may replace, as "${A} ${B} ...": the environment's names (those matching
+# NGINX_ENVSUBST_FILTER, when set). Any other $word, nginx's own variables among them, stays.
+# awk reads the filter from ENVIRON, so a regex's backslashes arrive as written.
+names=$(awk 'BEGIN {
+	filter = ENVIRON["NGINX_ENVSUBST_FILTER"]
+	for (name in ENVIRON) if (filter == "" || name ~ filter) printf "${%s} ", name
+}' </dev/null)
 
-find "$template_dir" -follow -type f -name "*$suffix" -print | while read -r template; do
-    relative_path="${template#"$template_dir/"}"
-    output_path="$output_dir/${relative_path%"$suffix"}"
-    subdir=$(dirname "$relative_path")
-    mkdir -p "$output_dir/$subdir"
-    entrypoint_log "$ME: Running envsubst on $template to $output_path"
-    envsubst "$defined_envs" < "$template" > "$output_path"
+find -L "$templates" -type f -name "*$suffix" | sort | while IFS= read -r template; do
+	rel=${template#"$templates"/}
+	target=$out/${rel%"$suffix"}
+	mkdir -p "$(dirname "$target")"
+	envsubst "$names" <"$template" >"$target"
+	say "rendered $template to $target"
 done

@@ -1,0 +1,142 @@
+/**
+ * Container output, kept as JSON lines (`{"t": ISO time, "s": "stdout"|"stderr", "l": line}`) like
+ * Docker's json-file driver, so that logs can be read again with timestamps, filtered by stream and
+ * followed while the container runs.
+ */
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+export type LogStream = 'stdout' | 'stderr';
+
+export interface LogEntry {
+  time: string;
+  stream: LogStream;
+  line: string;
+}
+
+const TAIL_KEPT = 100;
+
+/**
+ * Written synchronously: a container's exit is reported only after its last line is on disk, so
+ * `logs()` right after `wait()` sees everything.
+ */
+export class LogWriter {
+  private fd: number | undefined;
+  private readonly partial: Record<LogStream, string> = { stdout: '', stderr: '' };
+  /** the last lines, kept in memory for error messages */
+  readonly tail: LogEntry[] = [];
+
+  constructor(private readonly path: string) {}
+
+  write(stream: LogStream, chunk: Buffer | string): void {
+    const text = this.partial[stream] + chunk.toString();
+    const lines = text.split('\n');
+    this.partial[stream] = lines.pop()!;
+    this.append(stream, lines);
+  }
+
+  /** Writes out unterminated lines (at exit). */
+  flush(): void {
+    for (const s of ['stdout', 'stderr'] as const) {
+      if (this.partial[s]) this.append(s, [this.partial[s]]);
+      this.partial[s] = '';
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** One write per chunk of output, however many lines it holds: chatty containers cost one syscall a read. */
+  private append(stream: LogStream, lines: string[]): void {
+    if (!lines.length) return;
+    const time = new Date().toISOString();
+    const s = stream === 'stdout' ? 'o' : 'e';
+    let out = '';
+    for (const line of lines) out += `${JSON.stringify({ t: time, s, l: line })}\n`;
+    this.tail.push(...lines.slice(-TAIL_KEPT).map((line) => ({ time, stream, line })));
+    if (this.tail.length > TAIL_KEPT) this.tail.splice(0, this.tail.length - TAIL_KEPT);
+    this.fd ??= openSync(this.path, 'a');
+    writeSync(this.fd, out);
+  }
+}
+
+function parse(line: string): LogEntry | undefined {
+  try {
+    const o = JSON.parse(line) as { t: string; s: string; l: string };
+    return { time: o.t, stream: o.s === 'e' ? 'stderr' : 'stdout', line: o.l };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ReadLogsOptions {
+  /** only the last N entries */
+  tail?: number;
+  /** only entries at or after this time */
+  since?: Date;
+  stream?: LogStream;
+}
+
+export async function readLogs(path: string, opts: ReadLogsOptions = {}): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  try {
+    await stat(path);
+  } catch {
+    return out;
+  }
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  const since = opts.since?.toISOString();
+  for await (const raw of rl) {
+    const e = parse(raw);
+    if (!e || (opts.stream && e.stream !== opts.stream) || (since && e.time < since)) continue;
+    out.push(e);
+    if (opts.tail !== undefined && out.length > opts.tail) out.shift();
+  }
+  return out;
+}
+
+export function formatLogs(entries: LogEntry[], timestamps = false): string {
+  return entries.map((e) => (timestamps ? `${e.time} ${e.line}` : e.line)).join('\n') + (entries.length ? '\n' : '');
+}
+
+const FOLLOW_INTERVAL_MS = 50;
+
+/**
+ * Calls `onEntry` for each entry of the log at `path` — those already there when `fromStart`, then
+ * the new ones as they are written — until `signal` aborts. Polls: the writer is another process.
+ * `keepAlive: false`: the polling alone does not keep the process alive.
+ */
+export function followLogs(path: string, onEntry: (e: LogEntry) => void, signal: AbortSignal, fromStart = true, keepAlive = true): void {
+  let offset = -1;
+  let partial = '';
+  let busy = false;
+  const tick = async () => {
+    if (busy || signal.aborted) return;
+    busy = true;
+    try {
+      const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+      if (offset < 0) offset = fromStart ? 0 : size;
+      if (size <= offset) return;
+      const chunks: Buffer[] = [];
+      for await (const c of createReadStream(path, { start: offset, end: size - 1 })) chunks.push(c as Buffer);
+      offset = size;
+      const lines = (partial + Buffer.concat(chunks).toString()).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) {
+        const e = parse(l);
+        if (e && !signal.aborted) onEntry(e);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  // a follower keeps the process alive until it is aborted: someone is waiting for these lines
+  const timer = setInterval(() => void tick(), FOLLOW_INTERVAL_MS);
+  if (!keepAlive) timer.unref(); // a stream nobody closes (Testcontainers' logs()) must not hold the process
+  void tick();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}

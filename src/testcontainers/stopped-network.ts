@@ -1,0 +1,2 @@
+/** A removed network (Testcontainers gives it no methods). */
+export class StoppedNetwork {}
