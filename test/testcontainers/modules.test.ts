@@ -99,7 +99,7 @@ describe('PostgreSqlContainer and MySqlContainer start from an initialised-data 
     // a wait of one's own may count first-start lines: that start initialises too
     await using waited = await make().withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2)).start();
     expect(waited.getId()).toBeTruthy();
-  });
+  }, 180_000); // four postgres starts, three of them running initdb
 
   it('MySQL too: the second start finds its data initialised', async () => {
     const make = () => new MySqlContainer('mysql:8').withDatabase('snapdb').withUsername('snap').withUserPassword('pw');
