@@ -169,14 +169,22 @@ describe('namespaces and the kernel', () => {
     ];
     const script = 'i386-getpid; echo "i386=$?"; x32-getpid; echo "x32=$?"';
     const { out } = await attempt(script, { binds });
-    // whole lines: an exit status of 139 (a kernel without the 32-bit entry kills the program) or 1xx is not EPERM's 1
-    expect(out).toMatch(/^i386=1$/m); // -EPERM
-    expect(out).toMatch(/^x32=1$/m);
-    countAttempt('blocked', 'int 0x80');
-    countAttempt('blocked', 'x32 syscall');
     // without the filter the same programs reach the kernel (or die of its own refusal): the test can tell
     const { out: control } = await attempt(script, { binds, securityOpt: ['seccomp=unconfined'] });
-    expect(control).not.toMatch(/^i386=1$/m);
+    // whole status lines: 139 (SIGSEGV) or 1xx is not EPERM's 1
+    expect(out).toMatch(/^x32=1$/m); // -EPERM
+    expect(control).not.toMatch(/^x32=1$/m);
+    countAttempt('blocked', 'x32 syscall');
+    // some kernels give a 64-bit program no usable int 0x80 entry (this CI machine's 6.18 does not):
+    // it dies of SIGSEGV with or without the filter, and there is nothing to block
+    if (/^i386=139$/m.test(control)) {
+      expect(out).toMatch(/^i386=139$/m);
+      countAttempt('skipped', 'int 0x80: this kernel has no such entry for 64-bit programs');
+    } else {
+      expect(out).toMatch(/^i386=1$/m); // -EPERM
+      expect(control).not.toMatch(/^i386=1$/m);
+      countAttempt('blocked', 'int 0x80');
+    }
   });
 });
 
