@@ -7,15 +7,13 @@
  * Call it at the top of the file, before useRuntime(): every runtime, CLI call, keeper and owner
  * process of the file then uses this home (MAYFLY_HOME is read when they start). Images come as
  * fast as in the shared home: the busybox and Debian roots are directories, and the run's registry
- * mirror reaches every home through the environment global setup set. After the file: its keeper
- * ended, every image removed and pruned by a sandbox (layers may hold files of subordinate ids),
- * the home deleted — and, as global teardown does for the shared home, a container left is a leak.
+ * mirror reaches every home through the environment global setup set. After the file: the home
+ * cleared (test/support/clear-home.ts) and deleted; a container left in it fails the file.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { Runtime } from '../../src/engine/runtime.js';
-import { stopReusedContainers } from '../../src/harness/reuse.js';
+import { clearHome } from './clear-home.js';
 
 export function usePrivateHome(name: string): string {
   const base = process.env.MAYFLY_TEST_TMP_BASE;
@@ -26,24 +24,7 @@ export function usePrivateHome(name: string): string {
   // registered first, so it runs after the file's other afterAll hooks (its runtimes closed)
   afterAll(async () => {
     try {
-      await stopReusedContainers();
-      const containers = join(home, 'containers');
-      const list = () => {
-        try {
-          return readdirSync(containers);
-        } catch {
-          return [];
-        }
-      };
-      for (let i = 0; i < 100 && list().length; i++) await new Promise((r) => setTimeout(r, 50));
-      const leaked = list();
-      const rt = await Runtime.start({ home, onWarning: () => {} });
-      try {
-        for (const image of rt.images()) await rt.rmi(image.id, { force: true });
-        await rt.prune();
-      } finally {
-        await rt.close();
-      }
+      const leaked = await clearHome();
       rmSync(home, { recursive: true, force: true });
       if (leaked.length) throw new Error(`${name} leaked ${leaked.length} container(s) in its MAYFLY_HOME: ${leaked.join(', ')}`);
     } finally {
