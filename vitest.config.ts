@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -11,6 +11,10 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/job-container/**'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
+    // the files mostly wait on containers, registries and child processes: one worker per core
+    // leaves the cores idle (Vitest's default is cores - 1, a single worker on a 2-core CI machine).
+    // A file that prunes or counts what a MAYFLY_HOME holds takes one of its own (test/support/private-home.ts).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -105,7 +105,8 @@ export class StartedContainer {
   }
 
   /**
-   * Output lines as they come (stdout and stderr, one `line\n` chunk each), from the start unless
+   * Output lines as they come (stdout and stderr, each `line\n`; a reader that falls behind gets
+   * several in one chunk), from the start unless
    * `fromStart: false`; ends when the handle is removed, or when the stream is destroyed.
    */
   logStream(opts: { fromStart?: boolean } = {}): Readable {

@@ -9,7 +9,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUSYBOX, until } from '../support/runtime.js';
+import { usePrivateHome } from '../support/private-home.js';
 import { alive, mayfly, ok, started } from './cli.js';
+
+// `container prune` removes every stopped container of the home: other files' ones must not be there
+usePrivateHome('cli-containers');
 
 const tag = `${process.pid}`;
 

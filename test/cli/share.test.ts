@@ -67,7 +67,7 @@ describe('mayfly login / push / tag / inspect / history / save / load / rmi / im
     expect((await mayfly(['rmi', target])).stdout).toBe(`Untagged: ${target}\n`);
     expect((await mayfly(['pull', target])).status).toBe(0);
     expect((await mayfly(['run', '--rm', '--pull', 'never', target])).stdout).toBe('shared image\n');
-  });
+  }, 90_000); // a dozen CLI processes, each starting a sandbox: 30 s is too little beside another test file
 
   it('inspect prints JSON, history a table', async () => {
     const inspect = await mayfly(['inspect', image]);
@@ -82,7 +82,7 @@ describe('mayfly login / push / tag / inspect / history / save / load / rmi / im
     // Docker's exit code for an object that is not there
     expect([missing.status, missing.stderr]).toEqual([1, expect.stringContaining('no such object: nothing/here:1')]);
     expect((await mayfly(['image', 'inspect', 'nothing/here:1'])).stderr).toContain('no such image: nothing/here:1');
-  });
+  }, 90_000);
 
   it('save → rmi → load → run with no registry', async () => {
     const file = join(home, 'share.tar');
@@ -98,5 +98,5 @@ describe('mayfly login / push / tag / inspect / history / save / load / rmi / im
     expect((await mayfly(['run', '--rm', '--pull', 'never', image])).stdout).toBe('shared image\n');
     const prune = await mayfly(['image', 'prune']);
     expect(prune.stdout).toMatch(/^Removed \d+ layer\(s\), \d+ blob\(s\) and \d+ initialised-data snapshot\(s\)\n$/);
-  });
+  }, 90_000);
 });

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { container, Wait, type ContainerBuilder } from '../../src/index.js';
 import { Runtime } from '../../src/engine/runtime.js';
 import { snapshotsDir } from '../../src/image/snapshot/snapshot-store.js';
+import { usePrivateHome } from '../support/private-home.js';
 import { BUSYBOX, caught, isRoot, until } from '../support/runtime.js';
+
+// the snapshot directory is listed whole and the store pruned: no other file's snapshots may be there
+usePrivateHome('init-snapshot');
 
 const SERVER = [
   "trap 'echo stopping; exit 0' TERM INT",

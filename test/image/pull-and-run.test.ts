@@ -7,8 +7,11 @@ import { Runtime } from '../../src/engine/runtime.js';
 import { tarOf } from '../support/registry.js';
 import { startRegistry, type StartedRegistry } from '../support/registry.js';
 import { pushImage, tarOfDir } from '../support/images.js';
+import { usePrivateHome } from '../support/private-home.js';
 import { BUSYBOX, runToEnd, useRuntime } from '../support/runtime.js';
 
+// the store's layer directory is read whole (nothing half-made in it): no other file's pull may be under way there
+usePrivateHome('pull-and-run');
 const { runtime, warnings } = useRuntime();
 let registry: StartedRegistry;
 let image: string;

@@ -168,17 +168,23 @@ describe('namespaces and the kernel', () => {
       { source: x32, target: '/usr/local/bin/x32-getpid', readonly: true },
     ];
     const script = 'i386-getpid; echo "i386=$?"; x32-getpid; echo "x32=$?"';
-    const exitOf = (out: string, abi: string) => Number(new RegExp(`^${abi}=(\\d+)$`, 'm').exec(out)?.[1]);
     const { out } = await attempt(script, { binds });
     // without the filter the same programs reach the kernel (or die of its own refusal): the test can tell
     const { out: control } = await attempt(script, { binds, securityOpt: ['seccomp=unconfined'] });
-    expect(exitOf(control, 'i386')).not.toBe(1);
-    // a kernel built or booted without 32-bit emulation faults int 0x80 itself (SIGSEGV, 139) before
-    // any filter sees it: then the confined program dies the same way; elsewhere the filter says EPERM
-    expect(exitOf(out, 'i386')).toBe(exitOf(control, 'i386') === 139 ? 139 : 1);
-    expect(exitOf(out, 'x32')).toBe(1); // -EPERM
-    countAttempt('blocked', 'int 0x80');
+    // whole status lines: 139 (SIGSEGV) or 1xx is not EPERM's 1
+    expect(out).toMatch(/^x32=1$/m); // -EPERM
+    expect(control).not.toMatch(/^x32=1$/m);
     countAttempt('blocked', 'x32 syscall');
+    // some kernels give a 64-bit program no usable int 0x80 entry (this CI machine's 6.18 does not):
+    // it dies of SIGSEGV with or without the filter, and there is nothing to block
+    if (/^i386=139$/m.test(control)) {
+      expect(out).toMatch(/^i386=139$/m);
+      countAttempt('skipped', 'int 0x80: this kernel has no such entry for 64-bit programs');
+    } else {
+      expect(out).toMatch(/^i386=1$/m); // -EPERM
+      expect(control).not.toMatch(/^i386=1$/m);
+      countAttempt('blocked', 'int 0x80');
+    }
   });
 });
 

@@ -4,13 +4,12 @@
  * with Docker Hub mirrored to it, where the presets' images are published for the test files that
  * ask for them (test/support/preset-images.ts).
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../../src/engine/runtime.js';
 import { unpackDebianBase } from './debian-base.js';
+import { clearHome } from './clear-home.js';
 import { startRegistry } from './registry.js';
-import { stopReusedContainers } from '../../src/harness/reuse.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
@@ -27,23 +26,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     await registry.stop();
     // the keeper (reused and detached containers) serves every test file of the run: it ends here
-    await stopReusedContainers();
-    // every test cleans up after itself; what a sandbox still holds once all workers are gone is a leak
-    const containers = join(process.env.MAYFLY_HOME!, 'containers');
-    const list = () => {
-      try {
-        return readdirSync(containers);
-      } catch {
-        return [];
-      }
-    };
-    for (let i = 0; i < 100 && list().length; i++) await new Promise((r) => setTimeout(r, 50));
-    const leaked = list();
-    // layers hold files of the image's users (subordinate ids when rootless): only a sandbox may delete them
-    const rt = await Runtime.start({ onWarning: () => {} });
-    for (const image of rt.images()) await rt.rmi(image.id, { force: true });
-    await rt.prune();
-    await rt.close();
+    const leaked = await clearHome();
     rmSync(base, { recursive: true, force: true });
     if (leaked.length) throw new Error(`the tests leaked ${leaked.length} container(s): ${leaked.join(', ')}`);
   };
