@@ -183,7 +183,7 @@ export class Runtime implements ContainerOwner {
     return this.image.checkAndRepair(opts);
   }
 
-  push(ref: string, opts: { onProgress?: (p: PushProgress) => void; compression?: 'gzip' | 'zstd' } = {}): Promise<PushResult> {
+  push(ref: string, opts: Parameters<ImageService['push']>[1] = {}): Promise<PushResult> {
     return this.image.push(ref, opts);
   }
 
