@@ -18,7 +18,11 @@ const DETACHED = 'mayfly.detached';
 
 export const isLive = (c: Container) => c.status === 'running' || c.status === 'paused';
 
+/** What happens to held containers, whoever asked (the CLI, compose, the Docker API): `/events` streams it. */
+export type LifecycleEvent = { action: 'create' | 'start' | 'destroy'; container: Container } | { action: 'die'; container: Container; exitCode: number; oomKilled: boolean };
+
 export class Holdings {
+  private readonly observers = new Set<(e: LifecycleEvent) => void>();
   /** by container ID */
   private readonly held = new Map<string, Container>();
   /** reuse key → container ID (reused containers and `ensure`d detached ones) */
@@ -34,6 +38,22 @@ export class Holdings {
     private readonly changed: () => void,
   ) {}
 
+  /** Hears every create, start, exit (`die`) and removal (`destroy`); returns the way to stop listening. */
+  observe(listener: (e: LifecycleEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  private tell(e: LifecycleEvent): void {
+    for (const o of this.observers) {
+      try {
+        o(e);
+      } catch {
+        // an observer's failure is its own
+      }
+    }
+  }
+
   all(): Container[] {
     return [...this.held.values()];
   }
@@ -43,6 +63,7 @@ export class Holdings {
   }
 
   track(c: Container): Container {
+    if (!this.held.has(c.id)) this.tell({ action: 'create', container: c });
     this.held.set(c.id, c);
     // a container taken over from disk is found again by its key (compose's `up` after the keeper left)
     const key = c.spec.labels[REUSE_KEY];
@@ -123,8 +144,10 @@ export class Holdings {
   async start(c: Container, onStarted?: (reached: Pick<KeptContainer, 'ports' | 'networks'>) => void, size?: { cols: number; rows: number }): Promise<void> {
     await c.start({ onOutput: (stream, data) => this.sendOutput(c.id, stream, data), ...(size ? { size } : {}) });
     onStarted?.({ ports: c.ports(), networks: c.networks() });
+    this.tell({ action: 'start', container: c });
     void c.wait().then(
       async (s) => {
+        this.tell({ action: 'die', container: c, exitCode: s.exitCode, oomKilled: s.oomKilled });
         if (readState(c.dir)?.autoRemove) await this.remove(c, true).catch(() => {});
         this.broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode });
         for (const sock of this.attached.get(c.id) ?? []) sock.end(controlFrame({ event: 'exit', exitCode: s.exitCode, oomKilled: s.oomKilled } satisfies AttachEvent));
@@ -145,8 +168,9 @@ export class Holdings {
   /** Removes a container; `volumes`: its anonymous volumes too (`rm -v`, and `--rm` as Docker does). */
   async remove(c: Container, volumes = false): Promise<void> {
     for (const [k, id] of this.keys) if (id === c.id) this.keys.delete(k);
-    this.held.delete(c.id);
+    const held = this.held.delete(c.id);
     await c.remove({ force: true });
+    if (held) this.tell({ action: 'destroy', container: c });
     const anonymous = c.spec.volumes.filter((v) => v.anonymous).map((v) => v.name);
     if (volumes && anonymous.length) await this.runtime.removeVolumes(anonymous).catch(() => {});
     this.changed();

@@ -17,6 +17,8 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { serveApi } from '../api/serve.js';
+import type { ApiServer } from '../api/server.js';
 import { MayflyError } from '../core/errors.js';
 import { mayflyHome } from '../core/paths.js';
 import { applyChanges, parseChanges } from '../dockerfile/commit-changes.js';
@@ -85,6 +87,8 @@ const holdings = new Holdings(
 let lastRequest = Date.now();
 let idle: NodeJS.Timeout | undefined;
 let ending = false;
+/** the Docker Engine API (src/api), on its own socket beside ours */
+let api: ApiServer | undefined;
 
 writeJsonAtomic(join(home, KEEPER_INFO), { pid: process.pid, sandboxId: runtime.sandbox.id, sandboxPid: runtime.sandbox.processId(), startedAt: new Date().toISOString() });
 
@@ -204,7 +208,8 @@ function touch(): void {
   if (live.some((c) => holdings.persistent(c))) return;
   const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
   idle = setTimeout(() => {
-    if (!holdings.all().some(isLive) && clients.size) return; // someone connected waits; we go when they leave
+    // someone connected waits (a `mayfly serve`, a Docker client's stream); we go when they leave
+    if (!holdings.all().some(isLive) && (clients.size || (api?.connections ?? 0))) return;
     void shutdown(false);
   }, Math.max(0, wait));
 }
@@ -214,6 +219,7 @@ async function shutdown(removeAll: boolean): Promise<void> {
   if (ending) return;
   ending = true;
   server.close();
+  api?.close();
   for (const s of clients) s.destroy();
   rmSync(socketPath, { force: true });
   if (removeAll) await Promise.allSettled(holdings.all().map((c) => c.remove({ force: true })));
@@ -267,7 +273,20 @@ const server = createServer((socket) => {
   socket.on('error', () => socket.destroy());
   serveLines(socket);
 });
-server.listen(socketPath, () => {
+server.listen(socketPath, async () => {
+  try {
+    api = await serveApi({
+      runtime,
+      holdings,
+      home,
+      onRequest: () => {
+        lastRequest = Date.now();
+        touch();
+      },
+    });
+  } catch (e) {
+    if (process.env.MAYFLY_DEBUG) process.stderr.write(`mayfly keeper: the Docker API could not listen: ${(e as Error).message}\n`);
+  }
   touch();
   process.send?.('ready');
   // a home that was deleted (or replaced) is no longer ours: remove what we hold and go. An
