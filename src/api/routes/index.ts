@@ -1,7 +1,15 @@
 /** Every route of the Docker API, one module a line (route.ts says how a module is written). */
 import type { Route } from '../route.js';
 import { systemRoutes } from './system.js';
+import { imageRoutes } from './images.js';
+import { buildRoutes } from './build.js';
+import { networkRoutes } from './networks.js';
+import { volumeRoutes } from './volumes.js';
 
 export const routes: Route[] = [
   ...systemRoutes,
+  ...imageRoutes,
+  ...buildRoutes,
+  ...networkRoutes,
+  ...volumeRoutes,
 ];
