@@ -113,3 +113,9 @@ export interface Hijacked {
   /** settles when the client has gone */
   readonly closed: Promise<void>;
 }
+
+/** A route module's own state in the context, made on first use (exec sessions, health monitors). */
+export function shared<T>(ctx: ApiContext, key: string, make: () => T): T {
+  if (!ctx.state.has(key)) ctx.state.set(key, make());
+  return ctx.state.get(key) as T;
+}

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Runtime } from '../engine/runtime.js';
 import type { Holdings } from '../keeper/holdings.js';
+import { containerAttributes } from './container-events.js';
 import { ApiEvents } from './events.js';
 import { routes } from './routes/index.js';
 import { ApiServer, fileLog } from './server.js';
@@ -17,12 +18,6 @@ export interface ServeApiOptions {
   home: string;
   /** each request: the keeper's idle rules */
   onRequest?: () => void;
-}
-
-/** Docker's event attributes for a container: its image, name and labels. */
-export function containerAttributes(c: { name: string; spec: { labels: Record<string, string> } }): Record<string, string> {
-  const labels = Object.fromEntries(Object.entries(c.spec.labels).filter(([k]) => !k.startsWith('mayfly.')));
-  return { ...labels, image: c.spec.labels['mayfly.image'] ?? '', name: c.name };
 }
 
 export async function serveApi(o: ServeApiOptions): Promise<ApiServer> {

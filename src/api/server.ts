@@ -282,6 +282,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.resume();
     return Promise.reject(tooLarge(limit));
   }
+  // a chunked body may stay open (dockerode's exec start with stdin): one whole JSON object is the body
+  const open = req.headers['content-length'] === undefined && /json/.test(req.headers['content-type'] ?? '');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -294,6 +296,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         return;
       }
       chunks.push(c);
+      if (open) {
+        const body = Buffer.concat(chunks);
+        try {
+          JSON.parse(body.toString('utf8'));
+        } catch {
+          return;
+        }
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(body);
+      }
     });
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);

@@ -6,7 +6,8 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
-import type { ImageConfig } from '../dockerfile/commit-changes.js';
+import { applyChanges, parseChanges, type ImageConfig } from '../dockerfile/commit-changes.js';
+import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
 import type { ContainerOptions, Runtime } from '../engine/runtime.js';
 import { readState } from '../model/container-state.js';
 import type { Container } from '../runtime/container.js';
@@ -158,7 +159,21 @@ export class Holdings {
     );
   }
 
+  /** A container's output as it comes (the Docker API's attach), until the returned function is called. */
+  observeOutput(id: string, listener: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): () => void {
+    const set = this.outputObservers.get(id) ?? new Set();
+    this.outputObservers.set(id, set);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (!set.size) this.outputObservers.delete(id);
+    };
+  }
+
+  private readonly outputObservers = new Map<string, Set<(stream: 'stdout' | 'stderr', data: Uint8Array) => void>>();
+
   private sendOutput(id: string, stream: 'stdout' | 'stderr', data: Uint8Array): void {
+    for (const o of this.outputObservers.get(id) ?? []) o(stream, data);
     const socks = this.attached.get(id);
     if (!socks?.size) return;
     const frame = encodeFrame(stream === 'stdout' ? STREAM.stdout : STREAM.stderr, data);
@@ -174,6 +189,18 @@ export class Holdings {
     const anonymous = c.spec.volumes.filter((v) => v.anonymous).map((v) => v.name);
     if (volumes && anonymous.length) await this.runtime.removeVolumes(anonymous).catch(() => {});
     this.changed();
+  }
+
+  /** `docker commit`: changes are Dockerfile instructions (dockerfile/commit-changes.ts); the container is paused meanwhile unless `pause: false`. */
+  async commit(c: Container, o: { name?: string | undefined; changes?: string[] | undefined; comment?: string | undefined; author?: string | undefined; pause?: boolean | undefined }): Promise<ImageRecord> {
+    const config = applyChanges(this.committedConfig(c), parseChanges(o.changes ?? []), new ImageStore(this.runtime.sandbox.home));
+    const pause = o.pause !== false && c.status === 'running';
+    if (pause) await c.pause();
+    try {
+      return await this.runtime.commit(c, o.name, config, { ...(o.comment ? { comment: o.comment } : {}), ...(o.author ? { author: o.author } : {}) });
+    } finally {
+      if (pause) await c.unpause().catch(() => {});
+    }
   }
 
   /** What `commit` keeps of the container as the new image's config: its command as made, env, user, dir, ports, labels. */

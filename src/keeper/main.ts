@@ -21,7 +21,6 @@ import { serveApi } from '../api/serve.js';
 import type { ApiServer } from '../api/server.js';
 import { MayflyError } from '../core/errors.js';
 import { mayflyHome } from '../core/paths.js';
-import { applyChanges, parseChanges } from '../dockerfile/commit-changes.js';
 import { LocalImages } from '../engine/images.js';
 import { Runtime } from '../engine/runtime.js';
 import { ImageStore } from '../image/store/image-store.js';
@@ -162,18 +161,8 @@ async function handle(req: KeeperRequest): Promise<unknown> {
       }
       return removed;
     }
-    case 'commit': {
-      const c = holdings.get(req.container);
-      const config = applyChanges(holdings.committedConfig(c), parseChanges(req.changes ?? []), new ImageStore(home));
-      const pause = req.pause !== false && c.status === 'running';
-      if (pause) await c.pause();
-      try {
-        const record = await runtime.commit(c, req.name, config, { ...(req.comment ? { comment: req.comment } : {}), ...(req.author ? { author: req.author } : {}) });
-        return { id: record.id };
-      } finally {
-        if (pause) await c.unpause().catch(() => {});
-      }
-    }
+    case 'commit':
+      return { id: (await holdings.commit(holdings.get(req.container), req)).id };
     case 'sizes': {
       const images = new LocalImages(new ImageStore(home));
       return Promise.all(
