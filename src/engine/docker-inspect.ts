@@ -92,6 +92,8 @@ export function containerDocument(s: ContainerState, dir: string, volumeDir: (na
     Platform: 'linux',
     HostConfig: {
       Binds: binds.length ? binds : null,
+      // the log is JSON lines in LogPath; docker-compose shows logs only of containers that name a driver
+      LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: spec?.network ?? 'none',
       PortBindings: portMap([], spec?.ports.map((p) => ({ ...p })) ?? [], true),
       PublishAllPorts: spec?.publishAll ?? false,

@@ -215,7 +215,25 @@ async function prune(call: ApiCall) {
   return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
 }
 
-export const imageRoutes: Route[] = [
+/**
+ * A missing image in Docker's words: clients match "No such image" in the 404's message (docker-py,
+ * and so docker-compose, pulls only when it reads them).
+ */
+function noSuchImage(handle: (call: ApiCall) => unknown): (call: ApiCall) => Promise<unknown> {
+  return async (call) => {
+    try {
+      return await handle(call);
+    } catch (e) {
+      if (isMayflyError(e, 'IMAGE_NOT_FOUND') && !call.res.headersSent) {
+        const ref = e.message.match(/^no such image in the store: (.+?)(\n|$)/)?.[1];
+        if (ref) throw apiError(404, `No such image: ${ref}`);
+      }
+      throw e;
+    }
+  };
+}
+
+const routes: Route[] = [
   { method: 'GET', path: '/images/json', handle: list },
   { method: 'POST', path: '/images/create', handle: pull },
   { method: 'GET', path: '/images/get', handle: (call) => save(call, call.query.getAll('names')) },
@@ -229,3 +247,4 @@ export const imageRoutes: Route[] = [
   { method: 'DELETE', path: '/images/*name', handle: remove },
 ];
 
+export const imageRoutes: Route[] = routes.map((r) => ({ ...r, handle: noSuchImage(r.handle) }));
