@@ -26,7 +26,7 @@ export async function dockerEnv(): Promise<NodeJS.ProcessEnv> {
   if (env) return env;
   await keeper();
   const config = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'docker-config-'));
-  env = { ...process.env, DOCKER_HOST: dockerHost(process.env.MAYFLY_HOME!), DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' };
+  env = { ...process.env, DOCKER_HOST: dockerHost(process.env.MAYFLY_HOME!), DOCKER_CONFIG: config };
   return env;
 }
 
