@@ -181,7 +181,7 @@ export function builtinNetworkDocument(name: 'host' | 'none', id: string): Recor
 
 /** `docker volume inspect` */
 export function volumeDocument(v: VolumeInfo): Record<string, unknown> {
-  return { CreatedAt: v.createdAt, Driver: 'local', Labels: null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
+  return { CreatedAt: v.createdAt, Driver: 'local', Labels: Object.keys(v.labels).length ? v.labels : null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
 }
 
 /** `docker image inspect` */

@@ -183,7 +183,7 @@ export class Runtime implements ContainerOwner {
     return this.image.checkAndRepair(opts);
   }
 
-  push(ref: string, opts: { onProgress?: (p: PushProgress) => void; compression?: 'gzip' | 'zstd' } = {}): Promise<PushResult> {
+  push(ref: string, opts: Parameters<ImageService['push']>[1] = {}): Promise<PushResult> {
     return this.image.push(ref, opts);
   }
 
@@ -220,8 +220,8 @@ export class Runtime implements ContainerOwner {
     return listVolumes(layoutOf(this.sandbox.home));
   }
 
-  createVolume(name: string): VolumeInfo {
-    return createVolume(layoutOf(this.sandbox.home), name);
+  createVolume(name: string, labels: Record<string, string> = {}): VolumeInfo {
+    return createVolume(layoutOf(this.sandbox.home), name, labels);
   }
 
   /** Deletes volumes and their data; refused while a live container uses one, unless `force`. */

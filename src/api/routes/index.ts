@@ -6,6 +6,10 @@ import { containerRoutes } from './containers.js';
 import { eventRoutes } from './events.js';
 import { execRoutes } from './exec.js';
 import { systemRoutes } from './system.js';
+import { imageRoutes } from './images.js';
+import { buildRoutes } from './build.js';
+import { networkRoutes } from './networks.js';
+import { volumeRoutes } from './volumes.js';
 
 export const routes: Route[] = [
   ...systemRoutes,
@@ -14,4 +18,8 @@ export const routes: Route[] = [
   ...execRoutes,
   ...archiveRoutes,
   ...eventRoutes,
+  ...imageRoutes,
+  ...buildRoutes,
+  ...networkRoutes,
+  ...volumeRoutes,
 ];

@@ -334,10 +334,11 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
         onWarning: (message) => send({ event: 'warning', message }),
       });
     case 'pull': {
-      const { ref, platform, pullId } = req.args;
+      const { ref, platform, pullId, credentials } = req.args;
       return pullImage(store, ref, {
         chown: svc.fullIdMap ? 'keep' : 'tolerate',
         ...(platform ? { platform: parsePlatform(platform) } : {}),
+        ...(credentials ? { credentials } : {}),
         onProgress: (progress) => send({ event: 'pull-progress', pullId, progress }),
         onWarning: (message) => send({ event: 'warning', message }),
       });
