@@ -18,9 +18,10 @@ import type { Container } from '../engine/runtime.js';
 import { busyboxRootfs } from '../runtime/busybox-rootfs.js';
 import { API_DIR } from './socket-path.js';
 import { extrasOf } from './container-documents.js';
-import { apiError, type ApiContext } from './route.js';
+import { apiError, type ApiCall, type ApiContext } from './route.js';
 
 export const RYUK_PORT = 8080;
+const RYUK_IMAGE_ID = `sha256:${'0'.repeat(60)}6b75`;
 const DEFAULT_RECONNECTION_MS = 10_000;
 const DEFAULT_CONNECTION_MS = 60_000;
 
@@ -157,6 +158,28 @@ export class RyukStandIn {
     this.server.close();
     for (const s of this.connections) s.destroy();
   }
+}
+
+/** Testcontainers asks for Ryuk's image before it creates the container: the stand-in needs none, so it is "there". */
+export function ryukImageDocument(ref: string): Record<string, unknown> {
+  return {
+    Id: RYUK_IMAGE_ID,
+    RepoTags: [ref],
+    RepoDigests: [],
+    Created: '1970-01-01T00:00:00Z',
+    Config: { ExposedPorts: { [`${RYUK_PORT}/tcp`]: {} }, Labels: { 'org.mayfly.stand-in': 'ryuk' } },
+    Architecture: 'amd64',
+    Os: 'linux',
+    Size: 0,
+    RootFS: { Type: 'layers', Layers: [] },
+  };
+}
+
+/** `POST /images/create` of Ryuk's image: nothing to fetch. */
+export function ryukPulled(call: ApiCall, ref: string): undefined {
+  call.res.writeHead(200, { 'Content-Type': 'application/json' });
+  call.res.end(`${JSON.stringify({ status: `Status: Image is up to date for ${ref} (mayfly answers for Ryuk itself)` })}\n`);
+  return undefined;
 }
 
 /** The stand-in's container: busybox printing Ryuk's start line, with the keeper's listener as its port 8080. */
