@@ -81,6 +81,25 @@ describe('GenericContainer', () => {
     expect(Buffer.concat(chunks).toString('latin1')).toContain('hello from the test');
   });
 
+  it('copies files in before the start (there when it starts), and out of a stopped container', async () => {
+    const c = await new GenericContainer(TC_IMAGE)
+      .withCopyContentToContainer([{ content: 'ready from a copied file\n', target: '/etc/app/message.txt' }])
+      .withCommand(['sh', '-c', 'cat /etc/app/message.txt; ls -ld /etc | cut -c1-10; exec sleep 300'])
+      .withWaitStrategy(Wait.forLogMessage('ready from a copied file'))
+      .start();
+    const logs: string[] = [];
+    const stream = await c.logs();
+    stream.on('data', (d: string) => logs.push(d));
+    // the image's /etc keeps its mode: the copy's parents are the image's, not new directories
+    await until(() => logs.join('').includes('drwxr-xr-x'));
+    stream.destroy();
+    const stopped = await c.stop({ remove: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await stopped.copyArchiveFromContainer('/etc/app/message.txt')) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString('latin1')).toContain('ready from a copied file');
+    await docker.getContainer(c.getId()).remove();
+  });
+
   it('streams its logs', async () => {
     const stream = await server.logs();
     const lines: string[] = [];
