@@ -130,13 +130,7 @@ export class RyukStandIn {
     const { holdings, runtime } = this.ctx;
     const anyFilter = (labels: Record<string, string>) => this.filters.some((f) => matches(labels, f));
     const doomed = holdings.all().filter((c) => c.id !== this.containerId && anyFilter(c.spec.labels));
-    const volumes = new Set<string>();
-    await Promise.allSettled(
-      doomed.map(async (c) => {
-        for (const v of c.spec.volumes) if (v.anonymous) volumes.add(v.name);
-        await holdings.remove(c, true);
-      }),
-    );
+    await Promise.allSettled(doomed.map((c) => holdings.remove(c, true)));
     for (const n of runtime.networks()) {
       if (!n.builtin && anyFilter(n.labels)) {
         try {
@@ -147,6 +141,9 @@ export class RyukStandIn {
         }
       }
     }
+    // the containers' anonymous volumes went with them; named ones go by their labels
+    const labelled = runtime.volumes().filter((v) => anyFilter(v.labels)).map((v) => v.name);
+    if (labelled.length) await runtime.removeVolumes(labelled).catch(() => {});
     this.close();
     const self = holdings.all().find((c) => c.id === this.containerId);
     if (self) await holdings.remove(self, true).catch(() => {});
