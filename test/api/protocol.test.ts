@@ -3,6 +3,7 @@
  * built on) and raw requests: hijacked exec with stdin, with and without a terminal; multiplexed
  * logs and attach; archives in and out; events; Docker's statuses and messages for bad input.
  */
+import { execFileSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { c as tarCreate, t as tarList } from 'tar';
@@ -59,6 +60,13 @@ describe('system', () => {
     expect(info.Driver).toMatch(/overlay|copy/);
     expect(info.SecurityOptions.includes('name=rootless')).toBe(!isRoot);
     expect(['1', '2']).toContain(info.CgroupVersion);
+  });
+});
+
+describe('mayfly docker-env', () => {
+  it('prints the DOCKER_HOST of this socket', () => {
+    const out = execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/mayfly.js'), 'docker-env'], { encoding: 'utf8' });
+    expect(out).toBe(`export DOCKER_HOST=unix://${socket}\n`);
   });
 });
 
