@@ -89,8 +89,12 @@ export class ApiServer {
     });
   }
 
+  /** where it listens */
+  socketPath = '';
+
   /** Listens on `path` (its directory made 0700: only its owner reaches the API). */
   listen(path: string): Promise<void> {
+    this.socketPath = path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     chmodSync(dirname(path), 0o700);
     rmSync(path, { force: true });

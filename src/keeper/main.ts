@@ -37,6 +37,8 @@ const home = mayflyHome();
 const layout = layoutOf(home);
 const REUSE_IDLE_MS = Number(process.env.MAYFLY_REUSE_IDLE_SECONDS ?? 1800) * 1000;
 const IDLE_MS = Number(process.env.MAYFLY_KEEPER_IDLE_SECONDS ?? 60) * 1000;
+/** once asked for the Docker API (`docker-env`): its clients come and go like a daemon's, so the keeper waits longer */
+const API_IDLE_MS = Number(process.env.MAYFLY_API_IDLE_SECONDS ?? 3600) * 1000;
 const HOME_CHECK_MS = 1000;
 
 /**
@@ -88,6 +90,9 @@ let idle: NodeJS.Timeout | undefined;
 let ending = false;
 /** the Docker Engine API (src/api), on its own socket beside ours */
 let api: ApiServer | undefined;
+let apiAsked = false;
+let apiReady: (server: ApiServer | undefined) => void = () => {};
+const apiServed = new Promise<ApiServer | undefined>((resolve) => (apiReady = resolve));
 
 writeJsonAtomic(join(home, KEEPER_INFO), { pid: process.pid, sandboxId: runtime.sandbox.id, sandboxPid: runtime.sandbox.processId(), startedAt: new Date().toISOString() });
 
@@ -185,6 +190,12 @@ async function handle(req: KeeperRequest): Promise<unknown> {
     case 'shutdown':
       setImmediate(() => void shutdown(true));
       return null;
+    case 'api': {
+      const served = await apiServed;
+      if (!served) throw new MayflyError('SANDBOX_FAILED', 'the keeper could not serve the Docker API', { hint: `see ${join(home, 'api', 'api.log')}; set MAYFLY_DEBUG=1 for details` });
+      apiAsked = true;
+      return { socketPath: served.socketPath };
+    }
   }
 }
 
@@ -195,7 +206,7 @@ function touch(): void {
   const live = holdings.all().filter(isLive);
   // a persistent container that runs keeps its keeper; reused ones only while in use
   if (live.some((c) => holdings.persistent(c))) return;
-  const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
+  const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : apiAsked ? API_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
   idle = setTimeout(() => {
     // someone connected waits (a `mayfly serve`, a Docker client's stream); we go when they leave
     if (!holdings.all().some(isLive) && (clients.size || (api?.connections ?? 0))) return;
@@ -276,6 +287,7 @@ server.listen(socketPath, async () => {
   } catch (e) {
     if (process.env.MAYFLY_DEBUG) process.stderr.write(`mayfly keeper: the Docker API could not listen: ${(e as Error).message}\n`);
   }
+  apiReady(api);
   touch();
   process.send?.('ready');
   // a home that was deleted (or replaced) is no longer ours: remove what we hold and go. An

@@ -2,7 +2,9 @@
  * Files in and out of a container as tar archives (`docker cp`, Testcontainers' copies):
  * `GET /containers/{id}/archive?path=` the path as a tar, `HEAD` its stat, `PUT` a tar extracted
  * into the directory `path`. Copies go through the container's own root (the sandbox's copy
- * helper chroots into it), and archives naming absolute paths or `..` are refused before that.
+ * helper chroots into it; a container that is not running has its root filesystem mounted for
+ * the copy: Testcontainers copies its files before the start). Archives naming absolute paths or
+ * `..` are refused before that.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -26,8 +28,10 @@ function containerPath(call: ApiCall): string {
   return p.length > 1 ? p.replace(/\/$/, '') : p;
 }
 
-function runningOrRefuse(c: Container): void {
-  if (c.status !== 'running') throw apiError(409, `container ${c.name} is not running: mayfly copies files through a running container's root`);
+/** A running container's files are reached through its root; a created or stopped one's through its root filesystem, mounted for the copy. */
+function reachableOrRefuse(c: Container): void {
+  if (c.status === 'paused') throw apiError(409, `container ${c.name} is paused: unpause it to copy files`);
+  if (c.status === 'removed') throw apiError(404, `No such container: ${c.id}`);
 }
 
 function scratch(call: ApiCall): { dir: string; done: () => void } {
@@ -47,14 +51,14 @@ async function statHeader(call: ApiCall, c: Container, path: string): Promise<st
 async function head(call: ApiCall) {
   const c = findContainer(call.ctx, call.params.id!);
   const path = containerPath(call);
-  runningOrRefuse(c);
+  reachableOrRefuse(c);
   return call.reply(200, undefined, { 'X-Docker-Container-Path-Stat': await statHeader(call, c, path), 'Content-Type': 'application/x-tar' });
 }
 
 async function get(call: ApiCall) {
   const c = findContainer(call.ctx, call.params.id!);
   const path = containerPath(call);
-  runningOrRefuse(c);
+  reachableOrRefuse(c);
   const header = await statHeader(call, c, path);
   const { dir, done } = scratch(call);
   try {
@@ -87,7 +91,7 @@ async function checkArchive(file: string): Promise<void> {
 async function put(call: ApiCall) {
   const c = findContainer(call.ctx, call.params.id!);
   const path = containerPath(call);
-  runningOrRefuse(c);
+  reachableOrRefuse(c);
   const { dir, done } = scratch(call);
   try {
     const archive = join(dir, 'in.tar');

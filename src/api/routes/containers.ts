@@ -15,6 +15,7 @@ import { extrasOf, findContainer, forgetExtras, inspectContainer, isLive, listEn
 import { HealthMonitor } from '../health.js';
 import { apiError, shared, type ApiCall, type ApiContext, type Route } from '../route.js';
 import { containerAttributes } from '../container-events.js';
+import { createRyukStandIn, isRyukImage } from '../ryuk.js';
 
 /** Health monitors stop with their container; a destroyed container's extras go. */
 function watchLifecycle(ctx: ApiContext): void {
@@ -55,6 +56,11 @@ async function create(call: ApiCall) {
   const plan = createPlan(body, name);
   const taken = name ? ctx.holdings.all().find((c) => c.name === name.replace(/^\//, '')) : undefined;
   if (taken) throw apiError(409, `Conflict. The container name "/${taken.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+  if (isRyukImage(body.Image)) {
+    const env = Object.fromEntries((body.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    const c = await createRyukStandIn(ctx, { name: plan.options.name, labels: body.Labels ?? {}, env });
+    return call.reply(201, { Id: c.id, Warnings: [] });
+  }
   let c: Container;
   try {
     c = await ctx.holdings.create(plan.options, { persistent: true, ...(plan.autoRemove ? { autoRemove: true } : {}) });

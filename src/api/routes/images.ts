@@ -15,6 +15,7 @@ import { JsonStream } from '../json-stream.js';
 import { PullMessages, pushMessage } from '../progress-messages.js';
 import { registryAuth } from '../registry-auth.js';
 import { apiError, type ApiCall, type Route } from '../route.js';
+import { isRyukImage, ryukImageDocument, ryukPulled } from '../ryuk.js';
 
 /** `fromImage` and `tag` as one reference: the tag may be a digest; a name that has one keeps it. */
 export function withTag(name: string, tag: string | null): string {
@@ -59,6 +60,7 @@ async function pull(call: ApiCall) {
     throw apiError(400, 'fromImage is required');
   }
   const ref = withTag(from, call.query.get('tag'));
+  if (isRyukImage(ref)) return ryukPulled(call, ref);
   const parsed = parseReference(ref);
   const credentials = registryAuth(call.req.headers['x-registry-auth']);
   const platform = call.query.get('platform') || undefined;
@@ -239,7 +241,7 @@ const routes: Route[] = [
   { method: 'GET', path: '/images/get', handle: (call) => save(call, call.query.getAll('names')) },
   { method: 'POST', path: '/images/load', handle: load },
   { method: 'POST', path: '/images/prune', handle: prune },
-  { method: 'GET', path: '/images/*name/json', handle: (call) => imageDocument(call.ctx.runtime.inspect(call.params.name!)) },
+  { method: 'GET', path: '/images/*name/json', handle: (call) => (isRyukImage(call.params.name!) ? ryukImageDocument(call.params.name!) : imageDocument(call.ctx.runtime.inspect(call.params.name!))) },
   { method: 'GET', path: '/images/*name/history', handle: history },
   { method: 'GET', path: '/images/*name/get', handle: (call) => save(call, [call.params.name!]) },
   { method: 'POST', path: '/images/*name/tag', handle: tag },
