@@ -5,6 +5,7 @@
  * bad input answered with Docker's status and a message.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,36 @@ describe('POST /images/create', () => {
     expect(pulled.lines.at(-1)!.status).toBe(`Status: Downloaded newer image for ${name}`);
     expect((await api('DELETE', `/images/${encodeURIComponent(name)}`)).status).toBe(200);
     expect((await api('POST', `/images/create?fromImage=x&tag=1`, { headers: { 'X-Registry-Auth': '%%%' } })).status).toBe(400);
+  });
+});
+
+describe('POST /build', () => {
+  it("pulls a private FROM image with the credentials of X-Registry-Config, and fails in the stream without them", async () => {
+    const base = `${secured.host}/api-proto/base:${tag}`;
+    const creds = { username: secured.username!, password: secured.password! };
+    await api('POST', `/images/create?fromImage=${encodeURIComponent(IMAGE)}`);
+    await api('POST', `/images/${encodeURIComponent(IMAGE)}/tag?repo=${encodeURIComponent(`${secured.host}/api-proto/base`)}&tag=${tag}`);
+    const pushed = await api('POST', `/images/${secured.host}/api-proto/base/push?tag=${tag}`, { headers: { 'X-Registry-Auth': auth(creds) } });
+    expect(pushed.lines.find((l) => l.error)).toBeUndefined();
+    await api('DELETE', `/images/${encodeURIComponent(base)}`);
+
+    const ctx = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-proto-build-'));
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base}\nLABEL from.private=yes\n`);
+    const context = await tarOfDir(ctx);
+    const headers = { 'Content-Type': 'application/x-tar' };
+    const denied = await api('POST', `/build?t=api-proto/private-child:${tag}`, { body: context, headers });
+    expect(denied.status).toBe(200);
+    expect(denied.lines.at(-1)!.errorDetail).toBeDefined();
+    const config = Buffer.from(JSON.stringify({ [secured.host]: creds })).toString('base64');
+    const built = await api('POST', `/build?t=api-proto/private-child:${tag}&labels=${encodeURIComponent(JSON.stringify({ 'test.proto.build': tag }))}`, { body: context, headers: { ...headers, 'X-Registry-Config': config } });
+    expect(built.lines.find((l) => l.error)).toBeUndefined();
+    const id = (built.lines.find((l) => l.aux)!.aux as { ID: string }).ID;
+    expect(built.lines.map((l) => l.stream).join('')).toContain(`Successfully built ${id.slice(7, 19)}`);
+    const doc = (await api('GET', `/images/api-proto/private-child:${tag}/json`)).json() as { Id: string; Config: { Labels: Record<string, string> } };
+    expect(doc.Id).toBe(id);
+    expect(doc.Config.Labels).toMatchObject({ 'from.private': 'yes', 'test.proto.build': tag });
+    await api('DELETE', `/images/api-proto/private-child:${tag}`);
+    await api('DELETE', `/images/${encodeURIComponent(base)}`);
   });
 });
 

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { familiarName, parseReference } from '../../image/reference.js';
 import { withScratchDir } from '../image-files.js';
 import { JsonStream } from '../json-stream.js';
+import { registryConfig } from '../registry-auth.js';
 import { apiError, type ApiCall, type Route } from '../route.js';
 
 /** Query parameters that change a classic build in ways mayfly's builder does not have. */
@@ -66,6 +67,7 @@ async function build(call: ApiCall): Promise<void> {
   const buildArgs = jsonMap(call, 'buildargs');
   const labels = jsonMap(call, 'labels');
   const quiet = call.flag('q');
+  const credentials = registryConfig(call.req.headers['x-registry-config']);
   const { runtime, home, events } = call.ctx;
   const out = new JsonStream(call.res);
   await withScratchDir(home, 'build', async (dir) => {
@@ -104,7 +106,7 @@ async function build(call: ApiCall): Promise<void> {
               },
               onWarning: (message) => out.write({ stream: `[WARNING]: ${message}\n` }),
             }),
-      });
+      }, { credentials });
       out.write({ aux: { ID: record.id } });
       if (quiet) out.write({ stream: `${record.id}\n` });
       else {
