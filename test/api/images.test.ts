@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerHost } from '../../src/api/socket-path.js';
 import { pushImage, tarOfDir } from '../support/images.js';
 import { startRegistry, type StartedRegistry } from '../support/registry.js';
-import { BUSYBOX } from '../support/runtime.js';
+import { homeProcesses } from '../support/leftovers.js';
+import { BUSYBOX, until } from '../support/runtime.js';
 import { dockerEnv } from './docker-clients.js';
 
 const REGISTRY = process.env.MAYFLY_TEST_REGISTRY!;
@@ -138,6 +139,25 @@ describe('POST /build', () => {
     expect(doc.Config.Labels).toMatchObject({ 'from.private': 'yes', 'test.proto.build': tag });
     await api('DELETE', `/images/api-proto/private-child:${tag}`);
     await api('DELETE', `/images/${encodeURIComponent(base)}`);
+  });
+});
+
+describe('POST /build, cancelled', () => {
+  it('stops the build and its RUN container when the client goes away', async () => {
+    const marker = `9${tag}`;
+    const ctx = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-proto-cancel-'));
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${IMAGE}\nRUN echo started; sleep ${marker}\n`);
+    await api('POST', `/images/create?fromImage=${encodeURIComponent(IMAGE)}`);
+    const context = await tarOfDir(ctx);
+    const sleeping = () => homeProcesses(process.env.MAYFLY_HOME!).some((p) => p.cmd === `sleep ${marker}` || p.cmd.endsWith(`; sleep ${marker}`));
+    const req = request({ socketPath, method: 'POST', path: '/v1.41/build?nocache=1', headers: { 'Content-Type': 'application/x-tar', 'Content-Length': String(context.length) } });
+    req.on('error', () => {});
+    let seen = '';
+    req.on('response', (res) => res.on('data', (d: Buffer) => (seen += d.toString())));
+    req.end(context);
+    await until(() => seen.includes('started') && sleeping(), 20_000, 'the RUN step to run');
+    req.destroy();
+    await until(() => !sleeping(), 10_000, 'the RUN container to go');
   });
 });
 

@@ -82,6 +82,11 @@ async function build(call: ApiCall): Promise<void> {
     const dockerfile = dockerfileIn(context, call.query.get('dockerfile'));
     out.start();
     const decoders = new Map<string, StringDecoder>();
+    // a client that goes away (Ctrl-C on `docker build`) stops the build and its RUN container
+    const gone = new AbortController();
+    call.res.once('close', () => {
+      if (!call.res.writableFinished) gone.abort();
+    });
     await out.run(async () => {
       const target = call.query.get('target');
       const record = await runtime.build({
@@ -93,6 +98,7 @@ async function build(call: ApiCall): Promise<void> {
         labels,
         noCache: call.flag('nocache'),
         pull: call.flag('pull'),
+        signal: gone.signal,
         ...(quiet
           ? {}
           : {
