@@ -26,7 +26,8 @@ export async function dockerEnv(): Promise<NodeJS.ProcessEnv> {
   if (env) return env;
   await keeper();
   const config = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'docker-config-'));
-  env = { ...process.env, DOCKER_HOST: dockerHost(process.env.MAYFLY_HOME!), DOCKER_CONFIG: config };
+  // /usr/bin first: docker-compose builds by running `docker build`, which must be Debian's CLI too
+  env = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}`, DOCKER_HOST: dockerHost(process.env.MAYFLY_HOME!), DOCKER_CONFIG: config };
   return env;
 }
 

@@ -1,9 +1,9 @@
 /**
  * Debian's docker-compose (1.29, docker-py), unmodified, against mayfly's Docker API: up -d, ps,
  * logs, down on a two-service file — the web service published on a host port, the other one
- * reaching it by its service name on the project's network.
+ * built by compose (through `docker build`) and reaching web by its service name on the project's network.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pushImage, tarOfDir } from '../support/images.js';
@@ -27,8 +27,11 @@ services:
     ports:
       - "127.0.0.1::80"
   probe:
-    image: ${IMAGE}
-    command: ["sh", "-c", "until wget -qO- http://web/; do sleep 0.2; done; exec sleep 300"]
+    build:
+      context: ./probe
+      args:
+        BASE: ${IMAGE}
+    command: ["sh", "-c", "cat /built-by; until wget -qO- http://web/; do sleep 0.2; done; exec sleep 300"]
     depends_on:
       - web
 `;
@@ -37,6 +40,8 @@ describe('docker-compose up -d / ps / logs / down', () => {
   it('brings a two-service project up, lists it, shows its logs, takes it down', async () => {
     const dir = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-compose-'));
     writeFileSync(join(dir, 'docker-compose.yml'), COMPOSE_FILE);
+    mkdirSync(join(dir, 'probe'));
+    writeFileSync(join(dir, 'probe', 'Dockerfile'), 'ARG BASE\nFROM $BASE\nRUN echo compose > /built-by\n');
     const project = `apicompose${tag}`;
     const compose = (...args: string[]) => ok(DOCKER_COMPOSE, ['-p', project, ...args], { cwd: dir });
     try {
@@ -47,14 +52,17 @@ describe('docker-compose up -d / ps / logs / down', () => {
       const port = (await compose('port', 'web', '80')).trim();
       expect(await (await fetch(`http://${port}/`)).text()).toBe('hello from web\n');
       // the probe found web by its service name on the project's network
-      await until(async () => (await compose('logs', '--no-color', 'probe')).includes('hello from web'), 20_000, "the probe's log line");
+      let probe = '';
+      await until(async () => (probe = await compose('logs', '--no-color', 'probe')).includes('hello from web'), 20_000, "the probe's log line");
+      expect(probe).toMatch(/\| compose$/m); // the line of the image compose built
       expect(await compose('logs', '--no-color', 'web')).toContain('web up');
       expect(await dockerOk('network', 'ls', '-q', '--filter', `name=${project}_default`)).not.toBe('');
     } finally {
-      const down = await client(DOCKER_COMPOSE, ['-p', project, 'down'], { cwd: dir });
+      const down = await client(DOCKER_COMPOSE, ['-p', project, 'down', '--rmi', 'local'], { cwd: dir });
       expect(down.status, down.stderr).toBe(0);
     }
     expect(await dockerOk('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`)).toBe('');
     expect((await docker('network', 'inspect', `${project}_default`)).status).not.toBe(0);
+    expect(await dockerOk('images', '-q', `${project}_probe`)).toBe('');
   }, 120_000);
 });
