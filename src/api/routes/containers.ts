@@ -10,7 +10,7 @@ import { isMayflyError } from '../../core/errors.js';
 import type { Container } from '../../engine/runtime.js';
 import { containerProcesses } from '../../runtime/process-tree.js';
 import { readState } from '../../model/container-state.js';
-import { createBodySchema, createPlan, type DockerHealthcheck } from '../container-create.js';
+import { createBodySchema, createPlan, envRecord, type DockerHealthcheck } from '../container-create.js';
 import { extrasOf, findContainer, forgetExtras, inspectContainer, isLive, listEntry, matchesFilters } from '../container-documents.js';
 import { HealthMonitor } from '../health.js';
 import { apiError, shared, type ApiCall, type ApiContext, type Route } from '../route.js';
@@ -57,8 +57,7 @@ async function create(call: ApiCall) {
   const taken = name ? ctx.holdings.all().find((c) => c.name === name.replace(/^\//, '')) : undefined;
   if (taken) throw apiError(409, `Conflict. The container name "/${taken.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   if (isRyukImage(body.Image)) {
-    const env = Object.fromEntries((body.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    const c = await createRyukStandIn(ctx, { name: plan.options.name, labels: body.Labels ?? {}, env });
+    const c = await createRyukStandIn(ctx, { name: plan.options.name, labels: body.Labels ?? {}, env: envRecord(body.Env) });
     return call.reply(201, { Id: c.id, Warnings: [] });
   }
   let c: Container;
