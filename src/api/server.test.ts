@@ -50,7 +50,7 @@ afterAll(() => {
 
 function call(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: { ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)), 'Content-Type': 'application/json' } : {}), ...headers } }, (res) => {
+    const req = request({ socketPath, agent: false, method, path, headers: { ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)), 'Content-Type': 'application/json' } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }));
