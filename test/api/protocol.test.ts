@@ -109,6 +109,11 @@ describe('containers', () => {
       [1, 'started\n'],
       [2, 'oops\n'],
     ]);
+    const top = await sleeper.top();
+    expect(top.Processes.map((p: string[]) => p[7])).toContain('sh -c echo started; echo oops >&2; while :; do sleep 1; done');
+    const stats = await sleeper.stats({ stream: false });
+    expect(stats.memory_stats.usage).toBeGreaterThan(0);
+    expect(stats.pids_stats?.current).toBeGreaterThan(0);
     const stamped = (await sleeper.logs({ stdout: true, stderr: false, timestamps: true })).subarray(8).toString();
     expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z started\n$/);
   });
