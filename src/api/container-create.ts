@@ -72,6 +72,16 @@ export const createBodySchema = z.object({
 });
 export type CreateBody = z.output<typeof createBodySchema>;
 
+/** Docker's `["KEY=VALUE", …]` as a record (entries without `=` are left out, as Docker leaves unset ones) */
+export function envRecord(list: string[] | null | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of list ?? []) {
+    const i = e.indexOf('=');
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return env;
+}
+
 const asList = (v: string | string[] | null | undefined) => (v == null ? undefined : typeof v === 'string' ? [v] : v);
 
 /** `"8080/tcp"` → port and protocol */
@@ -97,11 +107,7 @@ export interface CreatePlan {
 
 export function createPlan(body: CreateBody, name: string | undefined): CreatePlan {
   const h = body.HostConfig ?? {};
-  const env: Record<string, string> = {};
-  for (const e of body.Env ?? []) {
-    const i = e.indexOf('=');
-    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
-  }
+  const env = envRecord(body.Env);
   const exposedPorts: number[] = [];
   for (const key of Object.keys(body.ExposedPorts ?? {})) {
     const { port, protocol } = portKey(key);

@@ -620,6 +620,7 @@ const SERVE: CommandDef = {
   usage: '',
   description: 'Prints DOCKER_HOST=unix://… and stays in the foreground until interrupted. The socket is in a 0700 directory of MAYFLY_HOME; containers made over it are held by the keeper like `mayfly run -d` ones.',
   maxArgs: 0,
+  flags: [{ long: 'tcp', kind: 'value', placeholder: 'HOST:PORT', help: 'also relay the API on a loopback TCP port (127.0.0.1:2375; loopback only), for clients that cannot use a Unix socket' }],
   load: lazy(dockerApiVerbs, 'serveCommand'),
 };
 

@@ -3,7 +3,8 @@
  * built on) and raw requests: hijacked exec with stdin, with and without a terminal; multiplexed
  * logs and attach; archives in and out; events; Docker's statuses and messages for bad input.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { c as tarCreate, t as tarList } from 'tar';
@@ -63,10 +64,26 @@ describe('system', () => {
   });
 });
 
-describe('mayfly docker-env', () => {
+const MAYFLY = join(import.meta.dirname, '../../bin/mayfly.js');
+
+describe('mayfly docker-env and serve', () => {
   it('prints the DOCKER_HOST of this socket', () => {
-    const out = execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/mayfly.js'), 'docker-env'], { encoding: 'utf8' });
-    expect(out).toBe(`export DOCKER_HOST=unix://${socket}\n`);
+    expect(execFileSync(process.execPath, [MAYFLY, 'docker-env'], { encoding: 'utf8' })).toBe(`export DOCKER_HOST=unix://${socket}\n`);
+  });
+
+  it('serves in the foreground, relaying on a loopback TCP port when asked, and on no other address', async () => {
+    const serve = spawn(process.execPath, [MAYFLY, 'serve', '--tcp', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: serve.stdout! }).once('line', resolve));
+      const m = /^DOCKER_HOST=tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+      expect(m).not.toBeNull();
+      expect(String(await new Docker({ host: '127.0.0.1', port: Number(m![1]) }).ping())).toBe('OK');
+    } finally {
+      serve.kill('SIGTERM');
+    }
+    const open = spawnSync(process.execPath, [MAYFLY, 'serve', '--tcp', '0.0.0.0:2375'], { encoding: 'utf8' });
+    expect(open.status).not.toBe(0);
+    expect(open.stderr).toContain('only a loopback address');
   });
 });
 
@@ -92,6 +109,11 @@ describe('containers', () => {
       [1, 'started\n'],
       [2, 'oops\n'],
     ]);
+    const top = await sleeper.top();
+    expect(top.Processes.map((p: string[]) => p[7])).toContain('sh -c echo started; echo oops >&2; while :; do sleep 1; done');
+    const stats = await sleeper.stats({ stream: false });
+    expect(stats.memory_stats.usage).toBeGreaterThan(0);
+    expect(stats.pids_stats?.current).toBeGreaterThan(0);
     const stamped = (await sleeper.logs({ stdout: true, stderr: false, timestamps: true })).subarray(8).toString();
     expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z started\n$/);
   });

@@ -4,13 +4,14 @@
  * held like `mayfly run -d` ones (persistent until removed).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isMayflyError } from '../../core/errors.js';
 import type { Container } from '../../engine/runtime.js';
 import { containerProcesses } from '../../runtime/process-tree.js';
 import { readState } from '../../model/container-state.js';
-import { createBodySchema, createPlan, type DockerHealthcheck } from '../container-create.js';
+import { createBodySchema, createPlan, envRecord, type DockerHealthcheck } from '../container-create.js';
 import { extrasOf, findContainer, forgetExtras, inspectContainer, isLive, listEntry, matchesFilters } from '../container-documents.js';
 import { HealthMonitor } from '../health.js';
 import { apiError, shared, type ApiCall, type ApiContext, type Route } from '../route.js';
@@ -57,8 +58,7 @@ async function create(call: ApiCall) {
   const taken = name ? ctx.holdings.all().find((c) => c.name === name.replace(/^\//, '')) : undefined;
   if (taken) throw apiError(409, `Conflict. The container name "/${taken.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   if (isRyukImage(body.Image)) {
-    const env = Object.fromEntries((body.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    const c = await createRyukStandIn(ctx, { name: plan.options.name, labels: body.Labels ?? {}, env });
+    const c = await createRyukStandIn(ctx, { name: plan.options.name, labels: body.Labels ?? {}, env: envRecord(body.Env) });
     return call.reply(201, { Id: c.id, Warnings: [] });
   }
   let c: Container;
@@ -177,22 +177,24 @@ async function resize(call: ApiCall) {
 
 const CLOCK_TICKS = 100;
 
-/** `GET /containers/{id}/top`: the container's processes, read from /proc as the host sees them. */
+/** `GET /containers/{id}/top`: the container's processes, read from the sandbox's /proc (its PID numbers are the sandbox's). */
 function top(call: ApiCall) {
   const c = findContainer(call.ctx, call.params.id!);
   if (!isLive(c)) throw apiError(409, `Container ${c.id} is not running`);
   const pid1 = readState(c.dir)?.pid;
+  const sandboxPid = call.ctx.runtime.sandbox.processId();
   if (!pid1) throw apiError(409, `Container ${c.id} is not running`);
+  const proc = sandboxPid ? `/proc/${sandboxPid}/root/proc` : '/proc';
   const processes: string[][] = [];
-  for (const pid of containerProcesses(pid1)) {
+  for (const pid of containerProcesses(pid1, proc)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ppid = fields[1]!;
       const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      const time = `${String(Math.floor(cpu / 3600)).padStart(2, '0')}:${String(Math.floor((cpu % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(cpu % 60)).padStart(2, '0')}`;
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`${proc}/${pid}/status`, 'utf8'))?.[1] ?? '';
+      const cmd = readFileSync(`${proc}/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      const time = [cpu / 3600, (cpu % 3600) / 60, cpu % 60].map((n) => String(Math.floor(n)).padStart(2, '0')).join(':');
       processes.push([uid, String(pid), ppid, '0', '', '?', time, cmd]);
     } catch {
       // it ended meanwhile
@@ -238,7 +240,8 @@ async function statsDocument(c: Container): Promise<Record<string, unknown>> {
     pids_stats: { current: s.pids ?? 0 },
     cpu_stats: { cpu_usage: { total_usage: s.cpuNs ?? 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, system_cpu_usage: 0, online_cpus: 1, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
-    memory_stats: { usage: s.memoryBytes ?? 0, limit: s.memoryLimit ?? 0, stats: {} },
+    // no limit: the machine's memory, as Docker reports it
+    memory_stats: { usage: s.memoryBytes ?? 0, limit: s.memoryLimit ?? totalmem(), stats: {} },
     blkio_stats: { io_service_bytes_recursive: null },
     networks: {},
   };

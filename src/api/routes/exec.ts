@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ExecSession } from '../../runtime/container.js';
+import { envRecord } from '../container-create.js';
 import { findContainer } from '../container-documents.js';
 import { containerAttributes } from '../container-events.js';
 import { apiError, shared, type ApiCall, type ApiContext, type Route } from '../route.js';
@@ -62,11 +63,7 @@ async function create(call: ApiCall) {
   const body = await call.json(execBody);
   const argv = typeof body.Cmd === 'string' ? [body.Cmd] : body.Cmd;
   if (!argv.length) throw apiError(400, 'No exec command specified');
-  const env: Record<string, string> = {};
-  for (const e of body.Env ?? []) {
-    const i = e.indexOf('=');
-    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
-  }
+  const env = envRecord(body.Env);
   const now = Date.now();
   for (const [id, e] of execs(call.ctx)) if (!e.running && now - e.createdAt > KEPT_MS) execs(call.ctx).delete(id);
   const record: ExecRecord = {
