@@ -64,6 +64,11 @@ describe('docker pull / images / inspect / history / tag / push / save / load / 
     expect(await dockerOk('images', '-q', IMAGE)).not.toBe('');
   });
 
+  it("searches a registry's catalog", async () => {
+    const found = await dockerOk('search', '--format', '{{.Name}}', `${REGISTRY}/api-cli`);
+    expect(found.split('\n')).toContain(`${REGISTRY}/api-cli/busybox`);
+  });
+
   it('saves an image to a tar and loads it back', async () => {
     const name = `api-cli/saved:${tag}`;
     await dockerOk('pull', IMAGE);

@@ -1,12 +1,13 @@
 /**
  * Images over the Docker API: pull (`POST /images/create`, with Docker's progress stream), list,
- * inspect, history, tag, remove, push, save (`get`), load and prune — each on the keeper's
+ * inspect, history, tag, remove, push, save (`get`), load, prune and search — each on the keeper's
  * runtime, so that what `docker pull` fetched is what `docker run` and `mayfly run` use.
  */
 import { join } from 'node:path';
 import { isMayflyError } from '../../core/errors.js';
 import { imageDocument } from '../../engine/docker-inspect.js';
 import { shortDigest } from '../../image/progress.js';
+import { searchImages } from '../../image/search.js';
 import { familiarName, parseReference } from '../../image/reference.js';
 import type { ImageRecord } from '../../image/store/image-store.js';
 import { bodyToFile, sendTarFile, withScratchDir } from '../image-files.js';
@@ -150,6 +151,19 @@ async function push(call: ApiCall) {
   });
 }
 
+/** `docker search`: Docker Hub's search, or a registry's catalog for `REGISTRY/TERM` (image/search.ts). */
+async function search(call: ApiCall) {
+  const term = call.query.get('term');
+  if (!term) throw apiError(400, 'term is required');
+  const f = call.filters();
+  const minStars = Number(f.stars?.[0] ?? 0);
+  const official = f['is-official']?.[0];
+  const results = await searchImages(term, { limit: call.int('limit') ?? 25, configFile: join(call.ctx.home, 'config.json') });
+  return results
+    .filter((r) => r.stars >= minStars && (official === undefined || r.official === /^(1|true)$/i.test(official)))
+    .map((r) => ({ name: r.name, description: r.description, star_count: r.stars, is_official: r.official, is_automated: false }));
+}
+
 /** `docker save`: an OCI image layout tar (save.ts), which `docker load` into mayfly reads back. */
 async function save(call: ApiCall, names: string[]) {
   if (!names.length) throw apiError(400, 'names is required');
@@ -239,6 +253,7 @@ const routes: Route[] = [
   { method: 'GET', path: '/images/json', handle: list },
   { method: 'POST', path: '/images/create', handle: pull },
   { method: 'GET', path: '/images/get', handle: (call) => save(call, call.query.getAll('names')) },
+  { method: 'GET', path: '/images/search', handle: search },
   { method: 'POST', path: '/images/load', handle: load },
   { method: 'POST', path: '/images/prune', handle: prune },
   { method: 'GET', path: '/images/*name/json', handle: (call) => (isRyukImage(call.params.name!) ? ryukImageDocument(call.params.name!) : imageDocument(call.ctx.runtime.inspect(call.params.name!))) },
