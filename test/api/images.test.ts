@@ -33,10 +33,10 @@ interface Answer {
   json: () => unknown;
 }
 
-function api(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+function api(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; version?: string } = {}): Promise<Answer> {
   const payload = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path: `/v1.41${path}`, headers: { 'Content-Type': 'application/json', ...(payload ? { 'Content-Length': String(payload.length) } : {}), ...opts.headers } }, (res) => {
+    const req = request({ socketPath, method, path: `/v${opts.version ?? '1.41'}${path}`, headers: { 'Content-Type': 'application/json', ...(payload ? { 'Content-Length': String(payload.length) } : {}), ...opts.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -264,6 +264,9 @@ describe('networks: connect and disconnect a running container; bad input', () =
     } finally {
       spawnSync(process.execPath, [BIN, 'rm', '-f', name], { env: process.env });
     }
-    expect(((await api('POST', `/volumes/prune?filters=${encodeURIComponent(JSON.stringify({ label: [`test.proto=${tag}`] }))}`)).json() as { VolumesDeleted: string[] }).VolumesDeleted).toEqual([Name]);
+    // a client of API 1.42 or later prunes named volumes only when it says `all`
+    const prune = (version: string, filters: Record<string, string[]>) => api('POST', `/volumes/prune?filters=${encodeURIComponent(JSON.stringify(filters))}`, { version });
+    expect(((await prune('1.44', { label: [`test.proto=${tag}`] })).json() as { VolumesDeleted: string[] }).VolumesDeleted).toEqual([]);
+    expect(((await prune('1.44', { label: [`test.proto=${tag}`], all: ['true'] })).json() as { VolumesDeleted: string[] }).VolumesDeleted).toEqual([Name]);
   });
 });

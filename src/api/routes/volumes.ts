@@ -8,7 +8,10 @@ import { isMayflyError } from '../../core/errors.js';
 import { volumeDocument } from '../../engine/docker-inspect.js';
 import { layoutOf } from '../../model/layout.js';
 import { inspectVolume, VOLUME_NAME, type VolumeInfo } from '../../runtime/volumes.js';
-import { matchesLabels } from '../image-summary.js';
+import { matchesLabels, versionAtLeast } from '../image-summary.js';
+
+/** Docker's mark of an anonymous volume */
+const ANONYMOUS = 'com.docker.volume.anonymous';
 import { apiError, type ApiCall, type Route } from '../route.js';
 
 const createBody = z.object({
@@ -56,12 +59,18 @@ async function remove(call: ApiCall) {
   return call.noContent();
 }
 
-/** Every volume no container uses goes (narrowed by `label`), as before API 1.42. */
+/**
+ * The volumes no container uses go (narrowed by `label`). Since API 1.42 Docker prunes only
+ * anonymous ones unless the `all` filter says otherwise: a newer client's prune keeps named volumes
+ * (mayfly's anonymous volumes live with their container, so such a prune finds none to take).
+ */
 async function prune(call: ApiCall) {
   const f = call.filters();
+  const all = !versionAtLeast(call.version, 1, 42) || /^(1|true)$/i.test(f.all?.[0] ?? '');
   const names = call.ctx.runtime
     .volumes()
     .filter((v) => !v.usedBy.length && (!f.label?.length || matchesLabels(v.labels, f.label)))
+    .filter((v) => all || v.labels[ANONYMOUS] !== undefined)
     .map((v) => v.name);
   const removed = names.length ? await call.ctx.runtime.removeVolumes(names) : [];
   for (const n of removed) call.ctx.events.emit('volume', 'destroy', n, { driver: 'local' });
