@@ -103,6 +103,18 @@ describe('docker build', () => {
     await dockerOk('rmi', name);
   });
 
+  it('takes a Dockerfile from outside the context (-f) and leaves out what .dockerignore names', async () => {
+    const ctx = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-build-'));
+    const elsewhere = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-dockerfile-'));
+    writeFileSync(join(elsewhere, 'Build.docker'), `FROM ${IMAGE}\nCOPY . /ctx/\nRUN ls -a /ctx | sort | tr '\\n' ' '\n`);
+    writeFileSync(join(ctx, 'kept.txt'), 'kept\n');
+    writeFileSync(join(ctx, 'secret.txt'), 'secret\n');
+    writeFileSync(join(ctx, '.dockerignore'), 'secret.txt\n');
+    const built = await docker('build', '--no-cache', '-f', join(elsewhere, 'Build.docker'), ctx);
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/^\. \.\. \.dockerignore kept\.txt /m);
+  });
+
   it('reports a failing step as Docker does: the error printed, a failing exit', async () => {
     const ctx = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'api-build-'));
     writeFileSync(join(ctx, 'Dockerfile'), `FROM ${IMAGE}\nRUN echo about to fail && exit 3\n`);

@@ -8,6 +8,7 @@
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { x as tarExtract } from 'tar';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
@@ -49,6 +50,28 @@ function dockerfileIn(context: string, name: string | null): string {
   return path;
 }
 
+/**
+ * The docker CLI sends a Dockerfile from outside the context (`-f ../x`) appended to the context's
+ * tar without the padding of its last block and without the end-of-archive blocks, which Go's tar
+ * reader forgives and node-tar's does not: an uncompressed context gets them here (a tar that has
+ * them already just gains zero blocks, which mean nothing after its end).
+ */
+function completeTar(): Transform {
+  let size = 0;
+  let gzip: boolean | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      gzip ??= chunk[0] === 0x1f && chunk[1] === 0x8b;
+      size += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      if (gzip || size === 0) return done();
+      done(null, Buffer.alloc((512 - (size % 512)) % 512 + 1024));
+    },
+  });
+}
+
 /** Output bytes to text without splitting a UTF-8 character across two messages. */
 function textOf(decoders: Map<string, StringDecoder>, stream: string, data: Uint8Array): string {
   let d = decoders.get(stream);
@@ -75,7 +98,7 @@ async function build(call: ApiCall): Promise<void> {
     mkdirSync(context);
     // gzip or plain, told by the bytes; absolute paths and `..` are stripped, links are not followed out
     try {
-      await pipeline(call.req, tarExtract({ cwd: context, preserveOwner: false, strict: true }));
+      await pipeline(call.req, completeTar(), tarExtract({ cwd: context, preserveOwner: false, strict: true }));
     } catch (e) {
       throw apiError(400, `the build context is not a readable tar archive: ${(e as Error).message}`);
     }
