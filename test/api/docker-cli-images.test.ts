@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pushImage, tarOfDir } from '../support/images.js';
 import { BUSYBOX } from '../support/runtime.js';
-import { docker, dockerEnv, dockerOk } from './docker-clients.js';
+import { client, DOCKER, docker, dockerEnv, dockerOk } from './docker-clients.js';
 
 const REGISTRY = process.env.MAYFLY_TEST_REGISTRY!;
 const tag = `${process.pid}`;
@@ -113,6 +113,15 @@ describe('docker build', () => {
     const built = await docker('build', '--no-cache', '-f', join(elsewhere, 'Build.docker'), ctx);
     expect(built.status, built.stderr).toBe(0);
     expect(built.stdout).toMatch(/^\. \.\. \.dockerignore kept\.txt /m);
+  });
+
+  it('builds a Dockerfile sent alone on stdin (docker build -)', async () => {
+    const built = await client(DOCKER, ['build', '-q', '-'], { input: `FROM ${IMAGE}\nRUN echo from stdin > /how\nCMD ["cat", "/how"]\n` });
+    expect(built.status, built.stderr).toBe(0);
+    const id = built.stdout.trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(JSON.parse(await dockerOk('image', 'inspect', '-f', '{{json .Config.Cmd}}', id))).toEqual(['cat', '/how']);
+    await dockerOk('rmi', id);
   });
 
   it('reports a failing step as Docker does: the error printed, a failing exit', async () => {

@@ -242,8 +242,11 @@ describe('networks: connect and disconnect a running container; bad input', () =
     expect((await api('DELETE', '/volumes/a%20b')).status).toBe(404);
     expect((await api('POST', '/volumes/create', { body: { Name: 'x', Driver: 'nfs' } })).status).toBe(400);
     expect((await api('POST', '/build?buildargs=notjson', { body: Buffer.alloc(1024) })).status).toBe(400);
-    const badTar = await api('POST', '/build', { body: Buffer.from('not a tar at all'), headers: { 'Content-Type': 'application/x-tar' } });
-    expect(badTar.status).toBe(400);
+    // a body that is no archive is a Dockerfile sent alone, as Docker reads it: here not a valid one
+    const notDockerfile = await api('POST', '/build', { body: Buffer.from('not a tar at all'), headers: { 'Content-Type': 'application/x-tar' } });
+    expect(notDockerfile.lines.at(-1)!.errorDetail).toBeDefined();
+    const badGzip = await api('POST', '/build', { body: Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5]), headers: { 'Content-Type': 'application/x-tar' } });
+    expect(badGzip.status).toBe(400);
     const remote = await api('POST', '/build?remote=https://example.com/repo.git');
     expect(remote.status).toBe(501);
   });

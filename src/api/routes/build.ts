@@ -10,10 +10,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { x as tarExtract } from 'tar';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { mkdirSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import { familiarName, parseReference } from '../../image/reference.js';
-import { withScratchDir } from '../image-files.js';
+import { bodyToFile, withScratchDir } from '../image-files.js';
 import { JsonStream } from '../json-stream.js';
 import { registryConfig } from '../registry-auth.js';
 import { apiError, type ApiCall, type Route } from '../route.js';
@@ -72,6 +72,18 @@ function completeTar(): Transform {
   });
 }
 
+/** A tar (its `ustar` magic) or a gzip stream, rather than a Dockerfile sent alone. */
+function isArchive(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(263);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) || (n >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Output bytes to text without splitting a UTF-8 character across two messages. */
 function textOf(decoders: Map<string, StringDecoder>, stream: string, data: Uint8Array): string {
   let d = decoders.get(stream);
@@ -96,13 +108,21 @@ async function build(call: ApiCall): Promise<void> {
   await withScratchDir(home, 'build', async (dir) => {
     const context = join(dir, 'context');
     mkdirSync(context);
-    // gzip or plain, told by the bytes; absolute paths and `..` are stripped, links are not followed out
-    try {
-      await pipeline(call.req, completeTar(), tarExtract({ cwd: context, preserveOwner: false, strict: true }));
-    } catch (e) {
-      throw apiError(400, `the build context is not a readable tar archive: ${(e as Error).message}`);
+    const body = join(dir, 'body');
+    await bodyToFile(call.req, body);
+    let dockerfile: string;
+    if (isArchive(body)) {
+      // gzip or plain, told by the bytes; absolute paths and `..` are stripped, links are not followed out
+      try {
+        await pipeline(createReadStream(body), completeTar(), tarExtract({ cwd: context, preserveOwner: false, strict: true }));
+      } catch (e) {
+        throw apiError(400, `the build context is not a readable tar archive: ${(e as Error).message}`);
+      }
+      dockerfile = dockerfileIn(context, call.query.get('dockerfile'));
+    } else {
+      // `docker build - < Dockerfile`: the body is the Dockerfile itself, and the context is empty
+      dockerfile = body;
     }
-    const dockerfile = dockerfileIn(context, call.query.get('dockerfile'));
     out.start();
     const decoders = new Map<string, StringDecoder>();
     // a client that goes away (Ctrl-C on `docker build`) stops the build and its RUN container
