@@ -100,6 +100,13 @@ describe('docker build', () => {
     // again: every step from the cache, the same image
     const again = await dockerOk('build', '-q', '-t', name, '--build-arg', 'WHO=docker', ctx);
     expect(again.trim()).toBe((JSON.parse(await dockerOk('image', 'inspect', name)) as { Id: string }[])[0]!.Id);
+    // what was built goes to a registry: its own layers pushed, the base's already there
+    const remote = `${REGISTRY}/api-cli/app:${tag}`;
+    await dockerOk('tag', name, remote);
+    const pushed = await dockerOk('push', remote);
+    expect(pushed).toMatch(/: Pushed$/m);
+    expect(pushed).toMatch(new RegExp(`^${tag}: digest: sha256:[0-9a-f]{64} size: \\d+$`, 'm'));
+    await dockerOk('rmi', remote);
     await dockerOk('rmi', name);
   });
 
