@@ -91,6 +91,10 @@ export class RyukStandIn {
     return this.port;
   }
 
+  addFilter(labels: string[]): void {
+    if (!this.filters.some((x) => x.join('\n') === labels.join('\n'))) this.filters.push(labels);
+  }
+
   private serve(socket: Socket): void {
     this.connections.add(socket);
     if (this.timer) clearTimeout(this.timer);
@@ -105,7 +109,7 @@ export class RyukStandIn {
         buffered = buffered.slice(nl + 1);
         if (!line) continue;
         const f = parseFilterLine(line);
-        if (f && !this.filters.some((x) => x.join('\n') === f.join('\n'))) this.filters.push(f);
+        if (f) this.addFilter(f);
         socket.write('ACK\n');
       }
     });
@@ -157,6 +161,23 @@ export class RyukStandIn {
   }
 }
 
+const STAND_IN_IMAGE = 'testcontainers/ryuk';
+const SESSION_LABEL = 'org.testcontainers.session-id';
+
+/**
+ * A stand-in left by a keeper that ended (its listener went with it, and so did its clients'
+ * connections): what its session made is reaped now, as Ryuk would have once they were gone.
+ */
+export async function reapOrphanedStandIns(ctx: ApiContext): Promise<void> {
+  for (const c of ctx.holdings.all()) {
+    const session = c.spec.labels[SESSION_LABEL];
+    if (c.spec.labels['mayfly.image'] !== STAND_IN_IMAGE) continue;
+    const orphan = new RyukStandIn(ctx, c.id, 0, 0);
+    if (session) orphan.addFilter([`${SESSION_LABEL}=${session}`]);
+    await orphan.reap();
+  }
+}
+
 /** Testcontainers asks for Ryuk's image before it creates the container: the stand-in needs none, so it is "there". */
 export function ryukImageDocument(ref: string): Record<string, unknown> {
   return {
@@ -191,7 +212,7 @@ export async function createRyukStandIn(ctx: ApiContext, o: { name: string | und
     {
       layers: [rootfs],
       command: ['/bin/sh', '-c', 'echo "mayfly answers for Ryuk: Started!"; while :; do sleep 3600; done'],
-      labels: { ...o.labels, 'mayfly.image': 'testcontainers/ryuk' },
+      labels: { ...o.labels, 'mayfly.image': STAND_IN_IMAGE },
       network: 'none',
       ...(o.name ? { name: o.name } : {}),
     },

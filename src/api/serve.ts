@@ -9,6 +9,7 @@ import type { Holdings } from '../keeper/holdings.js';
 import { containerAttributes } from './container-events.js';
 import { ApiEvents } from './events.js';
 import { routes } from './routes/index.js';
+import { reapOrphanedStandIns } from './ryuk.js';
 import { ApiServer, fileLog } from './server.js';
 import { API_DIR, apiSocketPath } from './socket-path.js';
 
@@ -29,7 +30,9 @@ export async function serveApi(o: ServeApiOptions): Promise<ApiServer> {
     if (e.action === 'die' && e.oomKilled) events.emit('container', 'oom', e.container.id, containerAttributes(e.container));
   });
   const socketPath = apiSocketPath(o.home);
-  const server = new ApiServer({ runtime: o.runtime, holdings: o.holdings, home: o.home, events, socketPath, state: new Map() }, routes, {
+  const ctx = { runtime: o.runtime, holdings: o.holdings, home: o.home, events, socketPath, state: new Map<string, unknown>() };
+  await reapOrphanedStandIns(ctx).catch(() => {});
+  const server = new ApiServer(ctx, routes, {
     log: fileLog(join(o.home, API_DIR, 'api.log')),
     ...(o.onRequest ? { onRequest: o.onRequest } : {}),
   });

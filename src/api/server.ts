@@ -157,7 +157,8 @@ export class ApiServer {
       send(res, 200, out);
     } catch (e) {
       const status = statusOf(e);
-      if (status >= 500 && status !== 501) this.log(`${method} ${path}: ${(e as Error)?.stack ?? String(e)}`);
+      // a client that went away mid-request is no failure of ours
+      if (status >= 500 && status !== 501 && !req.destroyed) this.log(`${method} ${path}: ${(e as Error)?.stack ?? String(e)}`);
       if (res.headersSent || hijacked.has(res)) {
         // too late for a status: the stream ends early, which the client sees as an error
         if (upgrade) upgrade.socket.destroy();

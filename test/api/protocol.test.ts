@@ -132,16 +132,18 @@ describe('containers', () => {
     await expect(sleeper.remove()).rejects.toMatchObject({ statusCode: 409 });
   });
 
-  it('attaches to a container with stdin open: what is written comes back', async () => {
-    const c = await docker.createContainer({ Image: IMAGE, Cmd: ['cat'], OpenStdin: true });
+  it('attaches to a container with stdin open, as `docker run -i` does: input written and closed before the start', async () => {
+    const c = await docker.createContainer({ Image: IMAGE, Cmd: ['cat'], OpenStdin: true, StdinOnce: true });
     try {
       const stream = await c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
-      await c.start();
       const got = new PassThrough();
       const chunks: Buffer[] = [];
       got.on('data', (d: Buffer) => chunks.push(d));
       docker.modem.demuxStream(stream, got, got);
       stream.write('hello attach\n');
+      stream.end();
+      await c.start();
+      expect(await c.wait()).toMatchObject({ StatusCode: 0 });
       await until(() => Buffer.concat(chunks).toString() === 'hello attach\n');
     } finally {
       await c.remove({ force: true });

@@ -30,6 +30,17 @@ function timeParam(call: ApiCall, name: string): number | undefined {
   return ms;
 }
 
+/** Resolves once the container runs (never, if it goes first). */
+function started(call: ApiCall, c: Container): Promise<void> {
+  return new Promise((resolve) => {
+    const off = call.ctx.holdings.observe((e) => {
+      if (e.container.id !== c.id) return;
+      if (e.action === 'start') resolve();
+      if (e.action === 'start' || e.action === 'destroy') off();
+    });
+  });
+}
+
 /** Resolves on the container's exit (or at once when it is not running). */
 function exited(call: ApiCall, c: Container): Promise<void> {
   if (!isLive(c) && c.status !== 'created') return Promise.resolve();
@@ -104,8 +115,11 @@ async function attach(call: ApiCall) {
     if (s === 'stdout' ? wantOut : wantErr) conn.write(outputChunk(tty, s, data));
   });
   if (call.flag('stdin') && conn.input && (c.spec.openStdin || tty)) {
-    conn.input.on('data', (d: Buffer) => void c.write(d).catch(() => {}));
-    conn.input.once('end', () => void c.closeStdin().catch(() => {}));
+    // `docker run -i` attaches, writes and may close its input before the start: held until it runs, in order
+    let chain = isLive(c) ? Promise.resolve() : started(call, c);
+    const send = (op: () => Promise<void>) => (chain = chain.then(op).catch(() => {}));
+    conn.input.on('data', (d: Buffer) => void send(() => c.write(d)));
+    conn.input.once('end', () => void send(() => c.closeStdin()));
   }
   void conn.closed.then(off);
   void exited(call, c).then(() => {
