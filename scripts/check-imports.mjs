@@ -14,10 +14,9 @@ const LAYERS = [
   ['runtime'],
   ['dockerfile'],
   ['engine'],
-  ['doctor', 'keeper'],
+  ['doctor', 'keeper', 'api'],
   ['harness'],
   ['presets', 'integrations', 'compose', 'testcontainers'],
-  ['api'],
   ['cli'],
   ['index.ts'],
 ];

@@ -612,6 +612,28 @@ const SYSTEM: CommandDef = {
   ],
 };
 
+const dockerApiVerbs = () => import('./docker-api-commands.js');
+
+const SERVE: CommandDef = {
+  name: 'serve',
+  summary: 'Serve the Docker Engine API on a Unix socket (for Testcontainers in any language, docker, docker-compose)',
+  usage: '',
+  description: 'Prints DOCKER_HOST=unix://… and stays in the foreground until interrupted. The socket is in a 0700 directory of MAYFLY_HOME; containers made over it are held by the keeper like `mayfly run -d` ones.',
+  maxArgs: 0,
+  flags: [{ long: 'tcp', kind: 'value', placeholder: 'HOST:PORT', help: 'also relay the API on a loopback TCP port (127.0.0.1:2375; loopback only), for clients that cannot use a Unix socket' }],
+  load: lazy(dockerApiVerbs, 'serveCommand'),
+};
+
+const DOCKER_ENV: CommandDef = {
+  name: 'docker-env',
+  summary: 'Print `export DOCKER_HOST=unix://…` for the Docker Engine API (starting it if needed): eval "$(mayfly docker-env)"',
+  usage: '[OPTIONS]',
+  description: 'The keeper serving the API stays for MAYFLY_API_IDLE_SECONDS (3600) after the last request, or while containers run.',
+  maxArgs: 0,
+  flags: [{ long: 'unset', short: 'u', kind: 'bool', help: 'print `unset DOCKER_HOST` instead' }],
+  load: lazy(dockerApiVerbs, 'dockerEnvCommand'),
+};
+
 const VERSION: CommandDef = { name: 'version', summary: 'Show the mayfly version', usage: '', maxArgs: 0, load: lazy(() => import('./version-command.js'), 'versionCommand') };
 
 export const ROOT: CommandDef = {
@@ -657,6 +679,8 @@ export const ROOT: CommandDef = {
     COMPOSE,
     DOCTOR,
     SYSTEM,
+    SERVE,
+    DOCKER_ENV,
     VERSION,
   ],
 };

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { isMayflyError, MayflyError } from '../core/errors.js';
 import { mayflyHome } from '../core/paths.js';
-import { builtinNetworkDocument, containerDocument, imageDocument, networkDocument, volumeDocument } from '../engine/docker-inspect.js';
+import { containerDocument, imageDocument, volumeDocument } from '../engine/docker-inspect.js';
 import { LocalImages } from '../engine/images.js';
 import { runningKeeper } from '../keeper/info.js';
 import { listStates } from '../model/container-state.js';
@@ -17,15 +17,8 @@ type Kind = 'container' | 'image' | 'network' | 'volume';
 
 /** The network documents list the containers attached now (in any sandbox of this home). */
 async function networkDoc(l: Layout, ref: string): Promise<Record<string, unknown>> {
-  const { getNetwork, listNetworks, networkUsers } = await import('../network/network-store.js');
-  const { BUILTIN_IDS } = await import('./network-commands.js');
-  for (const name of ['host', 'none'] as const) if (ref === name || ref === BUILTIN_IDS[name] || (ref.length >= 3 && BUILTIN_IDS[name].startsWith(ref))) return builtinNetworkDocument(name, BUILTIN_IDS[name]);
-  const n = listNetworks(l).find((x) => x.id === ref || (ref.length >= 3 && x.id.startsWith(ref))) ?? getNetwork(l, ref);
-  const users = new Set(networkUsers(l, n.name));
-  return networkDocument(
-    n,
-    listStates(l).filter((s) => users.has(s.name)),
-  );
+  const { findNetwork, networkDocumentOf } = await import('../engine/network-documents.js');
+  return networkDocumentOf(l, findNetwork(l, ref));
 }
 
 async function find(ref: string, kinds: Kind[]): Promise<unknown> {

@@ -2,7 +2,7 @@
 import { MayflyError } from '../core/errors.js';
 import { mayflyHome } from '../core/paths.js';
 import { layoutOf } from '../model/layout.js';
-import { createNetwork, listNetworks, networkUsers, removeNetwork } from '../network/network-store.js';
+import { BUILTIN_NETWORK_IDS as BUILTIN_IDS, createNetwork, listNetworks, networkUsers, removeNetwork } from '../network/network-store.js';
 import type { ParsedCommand } from './command-line/definition.js';
 import { bool, keyValues, list, text } from './command-line/values.js';
 import { renderListing } from './output/listing.js';
@@ -31,12 +31,6 @@ export function networkCreate({ flags, args }: ParsedCommand): number {
   process.stdout.write(`${n.id}\n`);
   return 0;
 }
-
-/** `host` and `none` as Docker lists them: built in, without a record */
-export const BUILTIN_IDS: Record<'host' | 'none', string> = {
-  host: '6f1c9a7d2e4b8c0a5d3e1f7b9a2c4e6d8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c',
-  none: '0a2c4e6f8b1d3f5a7c9e0b2d4f6a8c1e3f5b7d9a0c2e4f6b8d1a3c5e7f9b0d2a',
-};
 
 export function networkLs({ flags }: ParsedCommand): number {
   const noTrunc = bool(flags, 'no-trunc');

@@ -64,6 +64,11 @@ class Build implements BuildSession {
     this.context = new BuildContext(options.context, options.dockerfileText === undefined ? dockerfilePath : undefined);
     this.cache = new LayerCache(host.store, options.noCache);
     this.scratch = join(host.scratchDir, `build-${randomBytes(6).toString('hex')}`);
+    const cancel = () => {
+      if (!this.signal.aborted) this.abort.abort(new MayflyError('BUILD_FAILED', 'the build was cancelled'));
+    };
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
   }
 
   warn(message: string): void {

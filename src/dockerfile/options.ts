@@ -50,6 +50,8 @@ export const buildOptionsSchema = z.strictObject({
   /** RUN output, as it comes */
   onOutput: z.custom<(stream: 'stdout' | 'stderr', data: Uint8Array) => void>((v) => typeof v === 'function').optional(),
   onWarning: z.custom<(message: string) => void>((v) => typeof v === 'function').optional(),
+  /** stops the build (its RUN containers, downloads and waits), as a failing stage does — e.g. when a Docker API client goes away */
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
 });
 
 export type BuildOptions = z.input<typeof buildOptionsSchema>;

@@ -92,6 +92,8 @@ export function containerDocument(s: ContainerState, dir: string, volumeDir: (na
     Platform: 'linux',
     HostConfig: {
       Binds: binds.length ? binds : null,
+      // the log is JSON lines in LogPath; docker-compose shows logs only of containers that name a driver
+      LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: spec?.network ?? 'none',
       PortBindings: portMap([], spec?.ports.map((p) => ({ ...p })) ?? [], true),
       PublishAllPorts: spec?.publishAll ?? false,
@@ -181,7 +183,7 @@ export function builtinNetworkDocument(name: 'host' | 'none', id: string): Recor
 
 /** `docker volume inspect` */
 export function volumeDocument(v: VolumeInfo): Record<string, unknown> {
-  return { CreatedAt: v.createdAt, Driver: 'local', Labels: null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
+  return { CreatedAt: v.createdAt, Driver: 'local', Labels: Object.keys(v.labels).length ? v.labels : null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
 }
 
 /** `docker image inspect` */

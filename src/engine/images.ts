@@ -8,6 +8,7 @@ import { MayflyError } from '../core/errors.js';
 import type { SandboxClient } from '../runtime/sandbox-client.js';
 import type { Container } from '../runtime/container.js';
 import type { PullProgress } from '../image/progress.js';
+import type { RegistryCredentials } from '../image/credentials.js';
 import { writeImage } from '../image/store/image-writer.js';
 import type { ImageConfigFile } from '../image/store/image-config.js';
 import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
@@ -26,6 +27,8 @@ export interface PullOptions {
   /** os/arch[/variant], default this host's */
   platform?: string;
   onProgress?: (p: PullProgress) => void;
+  /** instead of the stored credentials (auth.json, Docker's config) */
+  credentials?: RegistryCredentials;
 }
 
 /** The verbs that need no sandbox: reads of the store, names, pushes and saves. The CLI uses them without starting one. */
@@ -63,7 +66,7 @@ export class LocalImages {
   }
 
   /** Pushes an image to the registry its name names, byte for byte as it was pulled. */
-  push(ref: string, opts: { onProgress?: (p: PushProgress) => void; compression?: 'gzip' | 'zstd' } = {}): Promise<PushResult> {
+  push(ref: string, opts: { onProgress?: (p: PushProgress) => void; compression?: 'gzip' | 'zstd'; credentials?: RegistryCredentials } = {}): Promise<PushResult> {
     return pushImage(this.store, ref, opts);
   }
 
@@ -92,7 +95,7 @@ export class ImageService extends LocalImages {
     };
     this.sandbox.on('pull-progress', listener);
     try {
-      return await this.sandbox.request('pull', { ref, pullId, ...(opts.platform ? { platform: opts.platform } : {}) });
+      return await this.sandbox.request('pull', { ref, pullId, ...(opts.platform ? { platform: opts.platform } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}) });
     } finally {
       this.sandbox.off('pull-progress', listener);
     }

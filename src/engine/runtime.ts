@@ -15,6 +15,8 @@ import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
 import type { HistoryRow } from '../image/store/inspect.js';
 import type { RemoveImageResult } from '../image/store/remove-image.js';
 import { runDefaults } from '../image/run-defaults.js';
+import type { RegistryCredentials } from '../image/credentials.js';
+import { parseReference } from '../image/reference.js';
 import { Container, type ContainerOwner } from '../runtime/container.js';
 import { SandboxClient, type SandboxInfo } from '../runtime/sandbox-client.js';
 import { layoutOf } from '../model/layout.js';
@@ -97,20 +99,26 @@ export class Runtime implements ContainerOwner {
     return this.image.pull(ref, opts);
   }
 
-  /** Builds a Dockerfile into the store (multi-stage, BuildKit's semantics), with a layer cache. */
-  build(opts: BuildOptions): Promise<ImageRecord> {
+  /**
+   * Builds a Dockerfile into the store (multi-stage, BuildKit's semantics), with a layer cache.
+   * `credentials`: for the FROM images' registries, instead of the stored ones (a Docker API client's X-Registry-Config).
+   */
+  build(opts: BuildOptions, pulls: { credentials?: (registry: string) => RegistryCredentials | undefined } = {}): Promise<ImageRecord> {
     // shared: a prune in another process waits until the new layers have a record naming them
-    return withStoreLock(this.store, 'shared', () => buildImage(this.buildHost(), opts));
+    return withStoreLock(this.store, 'shared', () => buildImage(this.buildHost(pulls.credentials), opts));
   }
 
   /** What the builder may use of the engine (src/dockerfile/build-host.ts). */
-  private buildHost(): BuildHost {
+  private buildHost(credentialsFor?: (registry: string) => RegistryCredentials | undefined): BuildHost {
     const sandbox = this.sandbox;
     return {
       home: sandbox.home,
       store: this.store,
       scratchDir: join(sandbox.info.runDir, 'staging'),
-      pull: (ref) => this.pull(ref),
+      pull: (ref) => {
+        const credentials = credentialsFor?.(parseReference(ref).registry);
+        return this.pull(ref, credentials ? { credentials } : {});
+      },
       runContainer: async (spec, o) => {
         const c = await this.create(spec);
         const stop = () => void c.remove({ force: true }).catch(() => {});
@@ -183,7 +191,7 @@ export class Runtime implements ContainerOwner {
     return this.image.checkAndRepair(opts);
   }
 
-  push(ref: string, opts: { onProgress?: (p: PushProgress) => void; compression?: 'gzip' | 'zstd' } = {}): Promise<PushResult> {
+  push(ref: string, opts: Parameters<ImageService['push']>[1] = {}): Promise<PushResult> {
     return this.image.push(ref, opts);
   }
 
@@ -220,8 +228,8 @@ export class Runtime implements ContainerOwner {
     return listVolumes(layoutOf(this.sandbox.home));
   }
 
-  createVolume(name: string): VolumeInfo {
-    return createVolume(layoutOf(this.sandbox.home), name);
+  createVolume(name: string, labels: Record<string, string> = {}): VolumeInfo {
+    return createVolume(layoutOf(this.sandbox.home), name, labels);
   }
 
   /** Deletes volumes and their data; refused while a live container uses one, unless `force`. */

@@ -96,7 +96,8 @@ export async function saveCredentials(registry: string, username: string, passwo
 }
 
 /** `https://index.docker.io/v1/`, `https://ghcr.io`, `ghcr.io/v2/` and `ghcr.io` all name a host. */
-function hostOfKey(key: string): string {
+/** The registry host an `auths` key names: `https://index.docker.io/v1/` → docker.io, `http://h:5000/x` → h:5000. */
+export function hostOfKey(key: string): string {
   const withoutScheme = key.replace(/^[a-z]+:\/\//i, '');
   const slash = withoutScheme.indexOf('/');
   return normalizeRegistry(slash === -1 ? withoutScheme : withoutScheme.slice(0, slash));

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMayflyError } from '../core/errors.js';
-import { getCredentials } from './credentials.js';
+import { getCredentials, type RegistryCredentials } from './credentials.js';
 import { installImage, type InstallInput } from './install.js';
 import { shortDigest as short, type PullProgress } from './progress.js';
 import type { ChownPolicy } from './layer/extract-layer.js';
@@ -24,13 +24,15 @@ export interface StorePullOptions {
   chown: ChownPolicy;
   onProgress?: (p: PullProgress) => void;
   onWarning?: (message: string) => void;
+  /** used for every endpoint instead of the stored credentials (a Docker API client sends its own) */
+  credentials?: RegistryCredentials;
 }
 
 /** Tries each endpoint in order; a mirror that fails or lacks the image hands over to the next. */
-async function resolveManifest(ref: ImageReference, endpoints: RegistryEndpoint[], platform: Platform | undefined, home: string): Promise<{ client: RegistryClient; repo: string; pulled: PulledManifest; endpoint: RegistryEndpoint }> {
+async function resolveManifest(ref: ImageReference, endpoints: RegistryEndpoint[], platform: Platform | undefined, home: string, given: RegistryCredentials | undefined): Promise<{ client: RegistryClient; repo: string; pulled: PulledManifest; endpoint: RegistryEndpoint }> {
   let last: unknown;
   for (const [i, endpoint] of endpoints.entries()) {
-    const credentials = await getCredentials(endpoint.registry, { home });
+    const credentials = given ?? (await getCredentials(endpoint.registry, { home }));
     const client = new RegistryClient(`${endpoint.scheme}://${endpoint.registry}`, { ...(credentials ? { credentials } : {}), name: endpoint.registry });
     try {
       const pulled = await client.getManifest(endpoint.repository, ref.digest ?? ref.tag ?? 'latest', platform ? { platform } : {});
@@ -72,7 +74,7 @@ async function pullUnlocked(store: ImageStore, reference: string, opts: StorePul
   const ref = parseReference(reference);
   const config = await loadRegistryConfig({ file: join(store.home, 'config.json') });
   opts.onProgress?.({ item: 'manifest', phase: 'resolving' });
-  const { client, repo, pulled, endpoint } = await resolveManifest(ref, resolveEndpoints(ref, config), opts.platform, store.home);
+  const { client, repo, pulled, endpoint } = await resolveManifest(ref, resolveEndpoints(ref, config), opts.platform, store.home, opts.credentials);
   const input: InstallInput = {
     what: reference,
     manifest: pulled.manifest,

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
-import { getCredentials } from './credentials.js';
+import { getCredentials, type RegistryCredentials } from './credentials.js';
 import { shortDigest } from './progress.js';
 import { formatReference, parseReference, registryHost, type ImageReference } from './reference.js';
 import { loadRegistryConfig, registryScheme } from './registry-config.js';
@@ -36,6 +36,8 @@ export interface PushOptions {
    * same image ID; the manifest, and so the pushed digest, is a new one)
    */
   compression?: Compression;
+  /** used instead of the stored credentials (a Docker API client sends its own) */
+  credentials?: RegistryCredentials;
 }
 
 export interface PushResult {
@@ -70,7 +72,7 @@ export async function pushImage(store: ImageStore, reference: string, opts: Push
     manifest = { ...manifest, raw, manifest: JSON.parse(raw.toString()) as typeof manifest.manifest, mediaType: MediaType.OciManifest, digest: `sha256:${createHash('sha256').update(raw).digest('hex')}` };
   }
   const config = await loadRegistryConfig({ file: join(store.home, 'config.json') });
-  const credentials = await getCredentials(ref.registry, { home: store.home });
+  const credentials = opts.credentials ?? (await getCredentials(ref.registry, { home: store.home }));
   const client = new RegistryClient(`${registryScheme(ref.registry, config)}://${registryHost(ref.registry)}`, {
     ...(credentials ? { credentials } : {}),
     name: ref.registry,

@@ -6,7 +6,8 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
-import type { ImageConfig } from '../dockerfile/commit-changes.js';
+import { applyChanges, parseChanges, type ImageConfig } from '../dockerfile/commit-changes.js';
+import { ImageStore, type ImageRecord } from '../image/store/image-store.js';
 import type { ContainerOptions, Runtime } from '../engine/runtime.js';
 import { readState } from '../model/container-state.js';
 import type { Container } from '../runtime/container.js';
@@ -18,7 +19,11 @@ const DETACHED = 'mayfly.detached';
 
 export const isLive = (c: Container) => c.status === 'running' || c.status === 'paused';
 
+/** What happens to held containers, whoever asked (the CLI, compose, the Docker API): `/events` streams it. */
+export type LifecycleEvent = { action: 'create' | 'start' | 'destroy'; container: Container } | { action: 'die'; container: Container; exitCode: number; oomKilled: boolean };
+
 export class Holdings {
+  private readonly observers = new Set<(e: LifecycleEvent) => void>();
   /** by container ID */
   private readonly held = new Map<string, Container>();
   /** reuse key → container ID (reused containers and `ensure`d detached ones) */
@@ -34,6 +39,22 @@ export class Holdings {
     private readonly changed: () => void,
   ) {}
 
+  /** Hears every create, start, exit (`die`) and removal (`destroy`); returns the way to stop listening. */
+  observe(listener: (e: LifecycleEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  private tell(e: LifecycleEvent): void {
+    for (const o of this.observers) {
+      try {
+        o(e);
+      } catch {
+        // an observer's failure is its own
+      }
+    }
+  }
+
   all(): Container[] {
     return [...this.held.values()];
   }
@@ -43,6 +64,7 @@ export class Holdings {
   }
 
   track(c: Container): Container {
+    if (!this.held.has(c.id)) this.tell({ action: 'create', container: c });
     this.held.set(c.id, c);
     // a container taken over from disk is found again by its key (compose's `up` after the keeper left)
     const key = c.spec.labels[REUSE_KEY];
@@ -123,8 +145,10 @@ export class Holdings {
   async start(c: Container, onStarted?: (reached: Pick<KeptContainer, 'ports' | 'networks'>) => void, size?: { cols: number; rows: number }): Promise<void> {
     await c.start({ onOutput: (stream, data) => this.sendOutput(c.id, stream, data), ...(size ? { size } : {}) });
     onStarted?.({ ports: c.ports(), networks: c.networks() });
+    this.tell({ action: 'start', container: c });
     void c.wait().then(
       async (s) => {
+        this.tell({ action: 'die', container: c, exitCode: s.exitCode, oomKilled: s.oomKilled });
         if (readState(c.dir)?.autoRemove) await this.remove(c, true).catch(() => {});
         this.broadcast({ event: 'exit', container: c.id, exitCode: s.exitCode });
         for (const sock of this.attached.get(c.id) ?? []) sock.end(controlFrame({ event: 'exit', exitCode: s.exitCode, oomKilled: s.oomKilled } satisfies AttachEvent));
@@ -135,7 +159,21 @@ export class Holdings {
     );
   }
 
+  /** A container's output as it comes (the Docker API's attach), until the returned function is called. */
+  observeOutput(id: string, listener: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): () => void {
+    const set = this.outputObservers.get(id) ?? new Set();
+    this.outputObservers.set(id, set);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (!set.size) this.outputObservers.delete(id);
+    };
+  }
+
+  private readonly outputObservers = new Map<string, Set<(stream: 'stdout' | 'stderr', data: Uint8Array) => void>>();
+
   private sendOutput(id: string, stream: 'stdout' | 'stderr', data: Uint8Array): void {
+    for (const o of this.outputObservers.get(id) ?? []) o(stream, data);
     const socks = this.attached.get(id);
     if (!socks?.size) return;
     const frame = encodeFrame(stream === 'stdout' ? STREAM.stdout : STREAM.stderr, data);
@@ -145,11 +183,24 @@ export class Holdings {
   /** Removes a container; `volumes`: its anonymous volumes too (`rm -v`, and `--rm` as Docker does). */
   async remove(c: Container, volumes = false): Promise<void> {
     for (const [k, id] of this.keys) if (id === c.id) this.keys.delete(k);
-    this.held.delete(c.id);
+    const held = this.held.delete(c.id);
     await c.remove({ force: true });
+    if (held) this.tell({ action: 'destroy', container: c });
     const anonymous = c.spec.volumes.filter((v) => v.anonymous).map((v) => v.name);
     if (volumes && anonymous.length) await this.runtime.removeVolumes(anonymous).catch(() => {});
     this.changed();
+  }
+
+  /** `docker commit`: changes are Dockerfile instructions (dockerfile/commit-changes.ts); the container is paused meanwhile unless `pause: false`. */
+  async commit(c: Container, o: { name?: string | undefined; changes?: string[] | undefined; comment?: string | undefined; author?: string | undefined; pause?: boolean | undefined }): Promise<ImageRecord> {
+    const config = applyChanges(this.committedConfig(c), parseChanges(o.changes ?? []), new ImageStore(this.runtime.sandbox.home));
+    const pause = o.pause !== false && c.status === 'running';
+    if (pause) await c.pause();
+    try {
+      return await this.runtime.commit(c, o.name, config, { ...(o.comment ? { comment: o.comment } : {}), ...(o.author ? { author: o.author } : {}) });
+    } finally {
+      if (pause) await c.unpause().catch(() => {});
+    }
   }
 
   /** What `commit` keeps of the container as the new image's config: its command as made, env, user, dir, ports, labels. */

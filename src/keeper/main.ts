@@ -17,9 +17,10 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { serveApi } from '../api/serve.js';
+import type { ApiServer } from '../api/server.js';
 import { MayflyError } from '../core/errors.js';
 import { mayflyHome } from '../core/paths.js';
-import { applyChanges, parseChanges } from '../dockerfile/commit-changes.js';
 import { LocalImages } from '../engine/images.js';
 import { Runtime } from '../engine/runtime.js';
 import { ImageStore } from '../image/store/image-store.js';
@@ -36,6 +37,8 @@ const home = mayflyHome();
 const layout = layoutOf(home);
 const REUSE_IDLE_MS = Number(process.env.MAYFLY_REUSE_IDLE_SECONDS ?? 1800) * 1000;
 const IDLE_MS = Number(process.env.MAYFLY_KEEPER_IDLE_SECONDS ?? 60) * 1000;
+/** once asked for the Docker API (`docker-env`): its clients come and go like a daemon's, so the keeper waits longer */
+const API_IDLE_MS = Number(process.env.MAYFLY_API_IDLE_SECONDS ?? 3600) * 1000;
 const HOME_CHECK_MS = 1000;
 
 /**
@@ -85,6 +88,11 @@ const holdings = new Holdings(
 let lastRequest = Date.now();
 let idle: NodeJS.Timeout | undefined;
 let ending = false;
+/** the Docker Engine API (src/api), on its own socket beside ours */
+let api: ApiServer | undefined;
+let apiAsked = false;
+let apiReady: (server: ApiServer | undefined) => void = () => {};
+const apiServed = new Promise<ApiServer | undefined>((resolve) => (apiReady = resolve));
 
 writeJsonAtomic(join(home, KEEPER_INFO), { pid: process.pid, sandboxId: runtime.sandbox.id, sandboxPid: runtime.sandbox.processId(), startedAt: new Date().toISOString() });
 
@@ -158,18 +166,8 @@ async function handle(req: KeeperRequest): Promise<unknown> {
       }
       return removed;
     }
-    case 'commit': {
-      const c = holdings.get(req.container);
-      const config = applyChanges(holdings.committedConfig(c), parseChanges(req.changes ?? []), new ImageStore(home));
-      const pause = req.pause !== false && c.status === 'running';
-      if (pause) await c.pause();
-      try {
-        const record = await runtime.commit(c, req.name, config, { ...(req.comment ? { comment: req.comment } : {}), ...(req.author ? { author: req.author } : {}) });
-        return { id: record.id };
-      } finally {
-        if (pause) await c.unpause().catch(() => {});
-      }
-    }
+    case 'commit':
+      return { id: (await holdings.commit(holdings.get(req.container), req)).id };
     case 'sizes': {
       const images = new LocalImages(new ImageStore(home));
       return Promise.all(
@@ -192,6 +190,12 @@ async function handle(req: KeeperRequest): Promise<unknown> {
     case 'shutdown':
       setImmediate(() => void shutdown(true));
       return null;
+    case 'api': {
+      const served = await apiServed;
+      if (!served) throw new MayflyError('SANDBOX_FAILED', 'the keeper could not serve the Docker API', { hint: `see ${join(home, 'api', 'api.log')}; set MAYFLY_DEBUG=1 for details` });
+      apiAsked = true;
+      return { socketPath: served.socketPath };
+    }
   }
 }
 
@@ -202,9 +206,10 @@ function touch(): void {
   const live = holdings.all().filter(isLive);
   // a persistent container that runs keeps its keeper; reused ones only while in use
   if (live.some((c) => holdings.persistent(c))) return;
-  const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
+  const wait = live.length ? REUSE_IDLE_MS - (Date.now() - lastRequest) : apiAsked ? API_IDLE_MS - (Date.now() - lastRequest) : IDLE_MS;
   idle = setTimeout(() => {
-    if (!holdings.all().some(isLive) && clients.size) return; // someone connected waits; we go when they leave
+    // someone connected waits (a `mayfly serve`, a Docker client's stream); we go when they leave
+    if (!holdings.all().some(isLive) && (clients.size || (api?.connections ?? 0))) return;
     void shutdown(false);
   }, Math.max(0, wait));
 }
@@ -214,6 +219,7 @@ async function shutdown(removeAll: boolean): Promise<void> {
   if (ending) return;
   ending = true;
   server.close();
+  api?.close();
   for (const s of clients) s.destroy();
   rmSync(socketPath, { force: true });
   if (removeAll) await Promise.allSettled(holdings.all().map((c) => c.remove({ force: true })));
@@ -267,7 +273,21 @@ const server = createServer((socket) => {
   socket.on('error', () => socket.destroy());
   serveLines(socket);
 });
-server.listen(socketPath, () => {
+server.listen(socketPath, async () => {
+  try {
+    api = await serveApi({
+      runtime,
+      holdings,
+      home,
+      onRequest: () => {
+        lastRequest = Date.now();
+        touch();
+      },
+    });
+  } catch (e) {
+    if (process.env.MAYFLY_DEBUG) process.stderr.write(`mayfly keeper: the Docker API could not listen: ${(e as Error).message}\n`);
+  }
+  apiReady(api);
   touch();
   process.send?.('ready');
   // a home that was deleted (or replaced) is no longer ours: remove what we hold and go. An

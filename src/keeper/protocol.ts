@@ -44,7 +44,9 @@ export type KeeperRequest =
   | { id: number; op: 'prune' }
   /** `ps -s`: writable layer and virtual (image + writable) sizes */
   | { id: number; op: 'sizes'; containers: string[] }
-  | { id: number; op: 'list' | 'shutdown' };
+  | { id: number; op: 'list' | 'shutdown' }
+  /** the Docker API's socket path (`mayfly serve`, `mayfly docker-env`): the keeper then stays for MAYFLY_API_IDLE_SECONDS after the last request */
+  | { id: number; op: 'api' };
 
 /** a terminal's window size (`-t`) */
 export interface TerminalSize {

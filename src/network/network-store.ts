@@ -15,6 +15,12 @@ import { parseWith } from '../core/validate.js';
 import { readState, sandboxAlive, type Layout } from '../model/home.js';
 
 export const BUILTIN_NETWORKS = ['none', 'host', 'bridge'] as const;
+
+/** `host` and `none` as Docker lists them: built in, without a record (the default bridge has one, DEFAULT_BRIDGE) */
+export const BUILTIN_NETWORK_IDS = {
+  host: '6f1c9a7d2e4b8c0a5d3e1f7b9a2c4e6d8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c',
+  none: '0a2c4e6f8b1d3f5a7c9e0b2d4f6a8c1e3f5b7d9a0c2e4f6b8d1a3c5e7f9b0d2a',
+} as const;
 const createSchema = z.object({
   name: networkNameSchema.refine((n) => !(BUILTIN_NETWORKS as readonly string[]).includes(n), { message: 'none, host and bridge are built in; choose another name' }),
   labels: z.record(z.string(), z.string()).default({}),

@@ -7,16 +7,16 @@ import { readTextIfPresent } from '../core/files.js';
 
 const read = readTextIfPresent;
 
-function childrenOf(pid: number): number[] {
+function childrenOf(pid: number, proc = '/proc'): number[] {
   const out: number[] = [];
   let tasks: string[] = [];
   try {
-    tasks = readdirSync(`/proc/${pid}/task`);
+    tasks = readdirSync(`${proc}/${pid}/task`);
   } catch {
     return out;
   }
   for (const tid of tasks) {
-    const text = read(`/proc/${pid}/task/${tid}/children`);
+    const text = read(`${proc}/${pid}/task/${tid}/children`);
     if (text) out.push(...text.trim().split(/\s+/).filter(Boolean).map(Number));
   }
   return out;
@@ -27,15 +27,18 @@ export function childPid(pid: number): number | undefined {
   return childrenOf(pid)[0];
 }
 
-/** PID 1 of the container and all its descendants, parents before children. */
-export function containerProcesses(pid1: number): number[] {
+/**
+ * PID 1 of the container and all its descendants, parents before children. `proc`: the /proc that
+ * numbers them (the sandbox's own, seen from outside as /proc/SANDBOX_PID/root/proc).
+ */
+export function containerProcesses(pid1: number, proc = '/proc'): number[] {
   const seen: number[] = [];
   const queue = [pid1];
   while (queue.length) {
     const pid = queue.shift()!;
-    if (seen.includes(pid) || read(`/proc/${pid}/stat`) === undefined) continue;
+    if (seen.includes(pid) || read(`${proc}/${pid}/stat`) === undefined) continue;
     seen.push(pid);
-    queue.push(...childrenOf(pid));
+    queue.push(...childrenOf(pid, proc));
   }
   return seen;
 }

@@ -3,9 +3,10 @@
  * Listing and creating are plain file work for the owner; removal goes through the sandbox, since
  * the files in a volume belong to the ids of the containers that wrote them.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
+import { readTextIfPresent } from '../core/files.js';
 import { holdsOn, readState, type Layout } from '../model/home.js';
 
 export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -17,6 +18,21 @@ export interface VolumeInfo {
   createdAt: string;
   /** live containers using it */
   usedBy: string[];
+  /** given at creation (`docker volume create --label`, compose's project labels) */
+  labels: Record<string, string>;
+}
+
+/** beside `_data`, so that removing the volume's directory takes them too */
+const LABELS_FILE = 'labels.json';
+
+function readLabels(dir: string): Record<string, string> {
+  const text = readTextIfPresent(join(dir, LABELS_FILE));
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 function checkName(name: string): void {
@@ -53,6 +69,7 @@ export function listVolumes(l: Layout): VolumeInfo[] {
     mountpoint: join(l.volumes, name, '_data'),
     createdAt: statSync(join(l.volumes, name)).birthtime.toISOString(),
     usedBy: users.get(name) ?? [],
+    labels: readLabels(join(l.volumes, name)),
   }));
 }
 
@@ -62,10 +79,16 @@ export function inspectVolume(l: Layout, name: string): VolumeInfo {
   return v;
 }
 
-/** Creates it (empty) if it does not exist; volumes named at run time are created then anyway. */
-export function createVolume(l: Layout, name: string): VolumeInfo {
+/**
+ * Creates it (empty) if it does not exist; volumes named at run time are created then anyway.
+ * Labels are kept only by the create that made the volume, as Docker keeps the first one's.
+ */
+export function createVolume(l: Layout, name: string, labels: Record<string, string> = {}): VolumeInfo {
   checkName(name);
-  mkdirSync(join(l.volumes, name, '_data'), { recursive: true, mode: 0o755 });
+  const dir = join(l.volumes, name);
+  const existed = readTextIfPresent(join(dir, LABELS_FILE)) !== undefined || dirExists(join(dir, '_data'));
+  mkdirSync(join(dir, '_data'), { recursive: true, mode: 0o755 });
+  if (!existed && Object.keys(labels).length) writeFileSync(join(dir, LABELS_FILE), JSON.stringify(labels));
   return inspectVolume(l, name);
 }
 
@@ -79,6 +102,14 @@ export function volumesToRemove(l: Layout, names: string[], force = false): stri
     if (by?.length && !force) throw new MayflyError('CONTAINER_STATE', `volume ${name} is in use by ${by.join(', ')}`, { hint: 'remove those containers first' });
   }
   return names.map((n) => join(l.volumes, n));
+}
+
+function dirExists(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function unusedVolumes(l: Layout): string[] {

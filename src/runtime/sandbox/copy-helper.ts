@@ -4,8 +4,10 @@
  * container sees it, however the container swaps its directories meanwhile — nothing can lead
  * back to the host's files. The archive (a host file) comes opened as fd 3.
  *
- *   node copy-helper.js in PID TARGET_DIR   (tar on fd 3, read)
- *   node copy-helper.js out PID PATH        (tar on fd 3, written)
+ *   node copy-helper.js in ROOT TARGET_DIR   (tar on fd 3, read)
+ *   node copy-helper.js out ROOT PATH        (tar on fd 3, written)
+ *
+ * ROOT is `/proc/PID/root` of a running container, or the mount of a created or stopped one's.
  *
  * Fails with a JSON line on stderr: { code: 'ENOENT' | …, message }.
  */
@@ -19,9 +21,9 @@ import { secureJoin } from '../shim/secure-join.js';
 const ARCHIVE_FD = 3;
 
 async function main(): Promise<void> {
-  const [direction, pid, path] = process.argv.slice(2);
-  if ((direction !== 'in' && direction !== 'out') || !pid || !path?.startsWith('/')) throw new Error('usage: copy-helper in|out PID ABSOLUTE_PATH');
-  mounts.chroot(`/proc/${pid}/root`);
+  const [direction, root, path] = process.argv.slice(2);
+  if ((direction !== 'in' && direction !== 'out') || !root?.startsWith('/') || !path?.startsWith('/')) throw new Error('usage: copy-helper in|out ROOT ABSOLUTE_PATH');
+  mounts.chroot(root);
   mounts.chdir('/');
   if (direction === 'in') {
     // a dangling symlink on the way (to a path that is the host's, say) is followed inside, as the container sees it

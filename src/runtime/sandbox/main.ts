@@ -251,17 +251,17 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     case 'stats':
       return get(req.args.id).stats();
     case 'copy-in':
-      await copyIn(get(req.args.id).runningPid(), req.args.archive, req.args.targetDir);
+      await get(req.args.id).withRoot((root) => copyIn(root, req.args.archive, req.args.targetDir));
       return null;
     case 'copy-out':
-      await copyOut(get(req.args.id).runningPid(), req.args.path, req.args.archive);
+      await get(req.args.id).withRoot((root) => copyOut(root, req.args.path, req.args.archive));
       return null;
     case 'network-connect':
       return { networks: await get(req.args.id).connectNetwork(req.args.network, req.args.aliases) };
     case 'network-disconnect':
       return { networks: await get(req.args.id).disconnectNetwork(req.args.network) };
     case 'path-kind':
-      return { kind: pathKind(get(req.args.id).runningPid(), req.args.path) };
+      return { kind: await get(req.args.id).withRoot(async (root) => pathKind(root, req.args.path)) };
     case 'listening':
       return { tcp: get(req.args.id).listening() };
     case 'remove': {
@@ -334,10 +334,11 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
         onWarning: (message) => send({ event: 'warning', message }),
       });
     case 'pull': {
-      const { ref, platform, pullId } = req.args;
+      const { ref, platform, pullId, credentials } = req.args;
       return pullImage(store, ref, {
         chown: svc.fullIdMap ? 'keep' : 'tolerate',
         ...(platform ? { platform: parsePlatform(platform) } : {}),
+        ...(credentials ? { credentials } : {}),
         onProgress: (progress) => send({ event: 'pull-progress', pullId, progress }),
         onWarning: (message) => send({ event: 'warning', message }),
       });

@@ -5,6 +5,7 @@ import type { PublishedPort } from '../../model/container-types.js';
 import type { Attachment } from '../../model/container-types.js';
 import type { PullProgress } from '../../image/progress.js';
 import type { ArchiveImage } from '../../image/archive/import-archive.js';
+import type { RegistryCredentials } from '../../image/credentials.js';
 import type { ImageRecord, LayerRecord } from '../../image/store/image-store.js';
 import type { CopyPlan } from '../../image/layer/copy-plan.js';
 import type { ContainerStats, ExecResult } from '../../model/container-types.js';
@@ -91,7 +92,8 @@ export interface RequestMap {
   /** takes over a persistent container another sandbox held (it ended): stopped, ready for start, rm or commit */
   adopt: { args: { id: string }; result: AdoptedContainer };
   shutdown: { args: Record<string, never>; result: null };
-  pull: { args: { ref: string; platform?: string; pullId: number }; result: ImageRecord };
+  /** `credentials`: the caller's own (a Docker API client's X-Registry-Auth), used instead of the stored ones */
+  pull: { args: { ref: string; platform?: string; pullId: number; credentials?: RegistryCredentials }; result: ImageRecord };
   'remove-layers': { args: { paths: string[] }; result: { removed: string[] } };
   /** deletes named volumes (their files may belong to container ids); refused while in use unless forced */
   'remove-volumes': { args: { names: string[]; force: boolean }; result: { removed: string[] } };

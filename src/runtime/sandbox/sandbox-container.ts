@@ -738,6 +738,30 @@ export class SandboxContainer {
     return listeningPorts(this.running());
   }
 
+  /**
+   * Where a copy reaches the container's files: a running one through its PID 1's root; a created or
+   * stopped one (Docker copies into those too: Testcontainers copies its files before the start)
+   * through its root filesystem mounted here for the copy's length — the same layers, upper and
+   * work dirs its start mounts, so what is copied is there when it starts.
+   */
+  async withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
+    if (this.status === 'running' || this.status === 'paused' || this.starting) return fn(`/proc/${this.runningPid()}/root`);
+    const { plan } = await this.svc.rootfs.mount(this.rootfsOwner);
+    let mounted = false;
+    try {
+      if (plan.driver === 'overlay') {
+        // as the shim mounts it (shim/steps.ts); the driver's next mount clears what `volatile` leaves in the work dir
+        const lower = [...plan.lowerDirs].reverse().join(':');
+        mounts.mount('overlay', plan.target, 'overlay', mounts.MS.NOSUID | mounts.MS.NODEV, `lowerdir=${lower},upperdir=${plan.upperDir},workdir=${plan.workDir},userxattr,volatile`);
+        mounted = true;
+      }
+      return await fn(plan.target);
+    } finally {
+      if (mounted) mounts.umount(plan.target);
+      await this.svc.rootfs.unmount(this.rootfsOwner);
+    }
+  }
+
   /** PID 1 of a running, unpaused container (copies need its root) */
   runningPid(): number {
     const pid = this.running();
