@@ -4,7 +4,7 @@
  * `serve` stays in the foreground (the keeper with it) until interrupted; `docker-env` starts the
  * keeper if needed and prints the line a shell evaluates.
  */
-import { connect, createServer, isIPv4 } from 'node:net';
+import { connect, createServer, isIPv4, type Socket } from 'node:net';
 import { MayflyError } from '../core/errors.js';
 import { keeper } from '../keeper/client.js';
 import type { ParsedCommand } from './command-line/definition.js';
@@ -34,37 +34,52 @@ function loopbackAddress(spec: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** The API's Unix socket relayed on a loopback TCP port, while `serve` runs. */
-function relayTcp(socketPath: string, spec: string): Promise<string> {
+/** The API's Unix socket relayed on a loopback TCP port while `serve` runs; `close` ends the listener and its connections. */
+function relayTcp(socketPath: string, spec: string): Promise<{ url: string; close(): void }> {
   const { host, port } = loopbackAddress(spec);
+  const open = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(socketPath);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.once('close', () => open.delete(s));
+    }
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);
   });
+  const close = () => {
+    server.close();
+    for (const s of open) s.destroy();
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       const a = server.address() as { address: string; port: number };
-      resolve(`tcp://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
+      resolve({ url: `tcp://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`, close });
     });
   });
 }
 
 /** `mayfly serve`: prints DOCKER_HOST and holds the keeper until SIGINT or SIGTERM. */
 export async function serveCommand({ flags }: ParsedCommand): Promise<number> {
-  const path = await apiSocket();
-  const tcp = text(flags, 'tcp');
-  const host = tcp ? await relayTcp(path, tcp) : `unix://${path}`;
-  process.stdout.write(`DOCKER_HOST=${host}\n`);
-  if (tcp) process.stderr.write('mayfly: the TCP port is reachable by every user of this machine; the Unix socket is private to you\n');
-  process.stderr.write('mayfly: serving the Docker Engine API; Ctrl-C ends this (the containers stay with the keeper)\n');
-  const k = await keeper();
+  // listened for first: a signal that comes while the keeper starts must still end us
   const interrupted = new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolve());
   });
-  // the open connection keeps the keeper serving; its end (the keeper went away) ends us too
-  await k.hold(Promise.race([interrupted, k.closed]));
+  const path = await apiSocket();
+  const tcp = text(flags, 'tcp');
+  const relay = tcp ? await relayTcp(path, tcp) : undefined;
+  try {
+    process.stdout.write(`DOCKER_HOST=${relay?.url ?? `unix://${path}`}\n`);
+    if (tcp) process.stderr.write('mayfly: the TCP port is reachable by every user of this machine; the Unix socket is private to you\n');
+    process.stderr.write('mayfly: serving the Docker Engine API; Ctrl-C ends this (the containers stay with the keeper)\n');
+    const k = await keeper();
+    // the open connection keeps the keeper serving; its end (the keeper went away) ends us too
+    await k.hold(Promise.race([interrupted, k.closed]));
+  } finally {
+    // a listening relay would keep this process alive after the keeper is gone
+    relay?.close();
+  }
   return 0;
 }

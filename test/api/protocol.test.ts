@@ -73,6 +73,7 @@ describe('mayfly docker-env and serve', () => {
 
   it('serves in the foreground, relaying on a loopback TCP port when asked, and on no other address', async () => {
     const serve = spawn(process.execPath, [MAYFLY, 'serve', '--tcp', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const ended = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));
     try {
       const line = await new Promise<string>((resolve) => createInterface({ input: serve.stdout! }).once('line', resolve));
       const m = /^DOCKER_HOST=tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
@@ -81,6 +82,8 @@ describe('mayfly docker-env and serve', () => {
     } finally {
       serve.kill('SIGTERM');
     }
+    // it ends, relay and all (a listening relay once kept it alive after the run)
+    expect(await ended).toBe(0);
     const open = spawnSync(process.execPath, [MAYFLY, 'serve', '--tcp', '0.0.0.0:2375'], { encoding: 'utf8' });
     expect(open.status).not.toBe(0);
     expect(open.stderr).toContain('only a loopback address');
