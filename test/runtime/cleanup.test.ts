@@ -5,7 +5,12 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isMayflyError } from '../../src/core/errors.js';
 import { Runtime } from '../../src/engine/runtime.js';
+import { usePrivateHome } from '../support/private-home.js';
 import { BUSYBOX, isRoot, until } from '../support/runtime.js';
+
+// a killed sandbox's directories stay until the next runtime starts and sweeps them: another test
+// file's runtime in a shared home would sweep them first
+usePrivateHome('cleanup');
 
 function processesWith(marker: string): number[] {
   const out: number[] = [];
