@@ -17,7 +17,7 @@ const LAYERS = [
   ['doctor', 'keeper', 'api'],
   ['harness'],
   ['presets', 'integrations', 'compose', 'testcontainers'],
-  ['cli'],
+  ['cli', 'processes'],
   ['index.ts'],
 ];
 

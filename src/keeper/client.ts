@@ -112,7 +112,7 @@ export async function keeperSocket(): Promise<Socket> {
   let socket = await tryConnect(path);
   if (!socket) {
     // fd 3: the keeper's report of a failure to start (its sandbox refused, say), closed once it serves
-    const child = spawn(process.execPath, [distFile('keeper/main.js')], {
+    const child = spawn(process.execPath, [distFile('processes/keeper/main.js')], {
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
       env: { ...process.env, MAYFLY_HOME: mayflyHome(), MAYFLY_KEEPER_REPORT_FD: '3' },
