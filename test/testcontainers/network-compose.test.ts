@@ -119,10 +119,11 @@ describe('DockerComposeEnvironment', () => {
     expect(env.getContainer('extra-1').getId()).toBeTruthy();
     expect(() => env.getContainer('web-1')).toThrow(/not running/);
     const rt = await sharedRuntime();
-    const before = rt.networks().length;
-    const e = await caught(new DockerComposeEnvironment(dir, 'compose.yml').withWaitStrategy('web-1', Wait.forLogMessage('never')).withStartupTimeout(500).up(['web']));
+    // named, so that what it leaves is told apart from other files' networks in this home
+    const failing = `tc-fail-${process.pid}`;
+    const e = await caught(new DockerComposeEnvironment(dir, 'compose.yml').withProjectName(failing).withWaitStrategy('web-1', Wait.forLogMessage('never')).withStartupTimeout(500).up(['web']));
     expect(e.message).toMatch(/^Log message "never" not received after 500ms/);
-    expect(rt.networks().length).toBe(before);
+    expect(rt.networks().map((n) => n.name).filter((n) => n.startsWith(failing))).toEqual([]);
     writeFileSync(join(dir, 'override.yml'), 'services:\n  web:\n    environment:\n      GREETING: from the override\n');
     await using two = await new DockerComposeEnvironment(dir, ['compose.yml', 'override.yml']).up(['web']);
     const web = two.getContainer('web-1');
