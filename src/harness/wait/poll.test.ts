@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWaitTarget } from './fake-target.js';
 import { attemptWithin, notYet, pollUntilReady, READY, untilAborted } from './poll.js';
 import type { WaitContext } from './types.js';
@@ -7,19 +7,41 @@ function context(signal: AbortSignal, seen: string[] = []): WaitContext {
   return { target: new FakeWaitTarget(), exposedPorts: [], signal, since: Date.now(), saw: (s) => seen.push(s) };
 }
 
+// the clock is Vitest's: the schedule is exact, and a loaded machine cannot stretch it
 describe('pollUntilReady', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('tries again at once-short, then longer pauses, noting what each attempt saw', async () => {
     const seen: string[] = [];
     const times: number[] = [];
     let n = 0;
-    await pollUntilReady(context(new AbortController().signal, seen), async () => {
+    const p = pollUntilReady(context(new AbortController().signal, seen), async () => {
       times.push(Date.now());
       return ++n < 6 ? notYet(`attempt ${n}`) : READY;
     });
+    await vi.runAllTimersAsync();
+    await p;
     expect(seen).toEqual(['attempt 1', 'attempt 2', 'attempt 3', 'attempt 4', 'attempt 5']);
-    // 20, 30, 45, 67, 101 ms: a service that is up quickly is seen quickly
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(250);
-    expect(times.at(-1)! - times[0]!).toBeLessThan(800);
+    // pauses of 20, 30, 45, 67.5, 101.25 ms: a service that is up quickly is seen quickly
+    const pauses = times.slice(1).map((t, i) => t - times[i]!);
+    expect(pauses.map(Math.floor)).toEqual([20, 30, 45, 67, 101]);
+  });
+
+  it('grows the pause to its cap, not beyond', async () => {
+    const times: number[] = [];
+    let n = 0;
+    const p = pollUntilReady(context(new AbortController().signal), async () => {
+      times.push(Date.now());
+      return ++n < 12 ? notYet('no') : READY;
+    });
+    await vi.runAllTimersAsync();
+    await p;
+    expect(Math.max(...times.slice(1).map((t, i) => t - times[i]!))).toBe(250);
   });
 
   it('stops with the abort reason in the middle of a hung attempt, and says it was still running', async () => {
@@ -28,8 +50,23 @@ describe('pollUntilReady', () => {
     setTimeout(() => c.abort('deadline'), 1100);
     let n = 0;
     const p = pollUntilReady(context(c.signal, seen), () => (++n === 1 ? Promise.resolve(notYet('status 503')) : new Promise(() => {})));
-    await expect(p).rejects.toBe('deadline');
-    expect(seen.at(-1)).toMatch(/^status 503; then an attempt was still running after 1\.\d s$/);
+    const rejected = expect(p).rejects.toBe('deadline');
+    await vi.advanceTimersByTimeAsync(1100);
+    await rejected;
+    // the hung attempt began after the first one's 20 ms pause
+    expect(seen.at(-1)).toBe('status 503; then an attempt was still running after 1.1 s');
+  });
+
+  it('says nothing of an attempt the deadline cut short when it had not been slow', async () => {
+    const seen: string[] = [];
+    const c = new AbortController();
+    setTimeout(() => c.abort('deadline'), 500);
+    let n = 0;
+    const p = pollUntilReady(context(c.signal, seen), () => (++n === 1 ? Promise.resolve(notYet('status 503')) : new Promise(() => {})));
+    const rejected = expect(p).rejects.toBe('deadline');
+    await vi.advanceTimersByTimeAsync(500);
+    await rejected;
+    expect(seen).toEqual(['status 503']);
   });
 });
 
