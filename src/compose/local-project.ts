@@ -8,15 +8,14 @@
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
 import type { Runtime } from '../engine/runtime.js';
-import { Wait, waitUntilReady } from '../harness/wait/index.js';
 import type { Container } from '../runtime/container.js';
 import type { ComposeProject } from './compose-file.js';
+import { awaitDependencies } from './dependencies.js';
 import { hooksOf, type Hook } from './lifecycle-hooks.js';
 import { removeProjectFiles } from './mounted-files.js';
 import { buildImages, effectiveHealthcheck, materialize, planServices, type Say } from './project.js';
 import { networkName, PROJECT_LABEL, volumeName, type ServicePlan } from './service-options.js';
 
-const READY_TIMEOUT_MS = 120_000;
 
 export interface LocalService {
   plan: ServicePlan;
@@ -46,7 +45,7 @@ export async function composeUpLocal(p: ComposeProject, rt: Runtime, opts: { ser
       let pending = started.get(plan.service);
       if (!pending) {
         pending = (async () => {
-          await dependencies(plan, plans, start, say);
+          await awaitDependencies(plan, plans, { start, target: (dep) => dep, healthcheck: (depPlan, dep) => effectiveHealthcheck(depPlan, { imageId: dep.spec.labels['mayfly.image.id'] }), say });
           const c = await rt.run(materialize(p, plan));
           running.push(c);
           say(`Started ${c.name}`);
@@ -68,27 +67,6 @@ export async function composeUpLocal(p: ComposeProject, rt: Runtime, opts: { ser
     removeNetworks(rt, networks);
     removeProjectFiles(p);
     throw e;
-  }
-}
-
-/** What `depends_on` waits for before the service starts: each dependency started, healthy or finished with 0. */
-async function dependencies(plan: ServicePlan, plans: ServicePlan[], start: (plan: ServicePlan) => Promise<Container>, say: Say): Promise<void> {
-  for (const d of plan.dependsOn) {
-    const depPlan = plans.find((x) => x.service === d.service);
-    if (!depPlan) continue; // left out: optional
-    let dep: Container;
-    try {
-      dep = await start(depPlan);
-    } catch (e) {
-      if (d.required) throw e;
-      say(`warning: service ${plan.service}: its optional dependency ${d.service} failed: ${(e as Error).message}`);
-      continue;
-    }
-    if (d.condition === 'service_started') continue;
-    const hc = effectiveHealthcheck(depPlan, { imageId: dep.spec.labels['mayfly.image.id'] });
-    if (d.condition === 'service_healthy' && !hc) throw new MayflyError('INVALID_OPTION', `service ${plan.service} waits for ${d.service} to be healthy, but ${d.service} has no healthcheck`);
-    say(`Waiting for ${d.service} to be ${d.condition === 'service_healthy' ? 'healthy' : 'done'}`);
-    await waitUntilReady(dep, d.condition === 'service_healthy' ? Wait.forHealthcheck(hc) : Wait.forOneShotStartup(), { timeoutMs: READY_TIMEOUT_MS, healthcheck: hc });
   }
 }
 

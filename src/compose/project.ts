@@ -18,15 +18,15 @@ import { layoutOf } from '../model/layout.js';
 import { createNetwork, listNetworks, readNetwork, removeNetwork } from '../network/network-store.js';
 import { createVolume } from '../runtime/volumes.js';
 import type { ComposeProject } from './compose-file.js';
+import { awaitDependencies, READY_TIMEOUT_MS, type Say } from './dependencies.js';
 import { hooksOf, runHooks } from './lifecycle-hooks.js';
 import { removeBuildSecrets, removeProjectFiles, stageBuildSecrets, stageMountedFiles } from './mounted-files.js';
 import { enforce } from './service-policy.js';
 import { orderServices } from './service-selection.js';
 import { networkName, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, servicePlan, volumeName, type ServicePlan } from './service-options.js';
 
-export type Say = (line: string) => void;
+export type { Say } from './dependencies.js';
 
-const READY_TIMEOUT_MS = 120_000;
 
 /** The project's containers the keeper holds (one-off `run` containers only with `oneoff`). */
 export async function projectContainers(p: ComposeProject, opts: { keeper?: KeeperConnection; oneoff?: boolean } = {}): Promise<KeptContainer[]> {
@@ -184,23 +184,7 @@ export async function composeUp(p: ComposeProject, opts: UpOptions): Promise<UpS
     let pending = started.get(plan.service);
     if (pending) return pending;
     pending = (async () => {
-      for (const d of plan.dependsOn) {
-        const depPlan = plans.find((x) => x.service === d.service);
-        if (!depPlan) continue; // left out: optional, or --no-deps
-        let dep: UpService & { handle: KeptHandle };
-        try {
-          dep = await start(depPlan);
-        } catch (e) {
-          if (d.required) throw e;
-          say(`warning: service ${plan.service}: its optional dependency ${d.service} failed: ${(e as Error).message}`);
-          continue;
-        }
-        if (d.condition === 'service_started') continue;
-        const hc = effectiveHealthcheck(dep.plan, dep.container);
-        if (d.condition === 'service_healthy' && !hc) throw new MayflyError('INVALID_OPTION', `service ${plan.service} waits for ${d.service} to be healthy, but ${d.service} has no healthcheck`);
-        say(`Waiting for ${d.service} to be ${d.condition === 'service_healthy' ? 'healthy' : 'done'}`);
-        await waitUntilReady(dep.handle, d.condition === 'service_healthy' ? Wait.forHealthcheck(hc) : Wait.forOneShotStartup(), { timeoutMs: READY_TIMEOUT_MS, healthcheck: hc });
-      }
+      await awaitDependencies(plan, plans, { start, target: (dep) => dep.handle, healthcheck: (depPlan, dep) => effectiveHealthcheck(depPlan, dep.container), say });
       const imageId = built.get(plan.service) ?? local.find(plan.options.image!)?.id ?? '';
       const key = `compose:${p.name}:${plan.service}:${plan.key}:${imageId}`;
       const old = existing.find((c) => c.labels[SERVICE_LABEL] === plan.service);
