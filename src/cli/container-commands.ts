@@ -132,11 +132,13 @@ export async function logsCommand({ flags, args }: ParsedCommand): Promise<numbe
   const ac = new AbortController();
   const end = () => ac.abort();
   process.once('SIGINT', end);
-  followLogs(path, (e) => write([e]), ac.signal, false);
-  // until it exits (its last lines are on disk before its record says so)
+  const follower = followLogs(path, (e) => write([e]), ac.signal, false);
+  // until it exits (its last lines are on disk before its record says so): then read to the end
   const watch = setInterval(() => {
     const now = listContainers().find((x) => x.id === c.id);
-    if (!now || !isRunning(now) || (until && until.getTime() <= Date.now())) setTimeout(end, 150);
+    if (now && isRunning(now) && !(until && until.getTime() <= Date.now())) return;
+    clearInterval(watch);
+    void follower.drain().then(end);
   }, 250);
   await new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }));
   clearInterval(watch);

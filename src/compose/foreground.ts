@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { KeeperConnection } from '../keeper/client.js';
 import type { KeptContainer } from '../keeper/protocol.js';
-import { followLogs, readLogs, type LogEntry, type LogStream } from '../model/container-logs.js';
+import { followLogs, readLogs, type LogEntry, type LogFollower, type LogStream } from '../model/container-logs.js';
 import { SERVICE_LABEL } from './service-options.js';
 import type { Say, UpService } from './project.js';
 
@@ -16,9 +16,6 @@ export type LogSink = (service: string, stream: LogStream, line: string) => void
 
 /** Exit code of a foreground `up` ended by Ctrl-C (docker compose's). */
 export const INTERRUPTED = 130;
-
-// the last lines are on disk before an exit is reported; give the followers one more poll
-const FLUSH_MS = 150;
 
 export interface ForegroundOptions {
   /** run before a graceful stop of a container (its service's pre_stop hooks) */
@@ -62,7 +59,9 @@ export async function attachServices(k: KeeperConnection, services: UpService[],
         }),
     ).then(() => {});
 
-  const end = (code: number) => setTimeout(() => finish(code), FLUSH_MS);
+  const followers: LogFollower[] = [];
+  // the last lines are on disk before an exit is reported: each follower reads to the end, then up ends
+  const end = (code: number) => void Promise.all(followers.map((f) => f.drain())).then(() => finish(code));
 
   const exited = (c: KeptContainer, code: number) => {
     if (!running.has(c.id)) return;
@@ -99,7 +98,7 @@ export async function attachServices(k: KeeperConnection, services: UpService[],
 
   for (const s of services) {
     const c = s.container;
-    if (s.plan.attach) followLogs(join(c.dir, 'log.jsonl'), (e) => opts.print(s.plan.service, e.stream, e.line), follow.signal, s.started);
+    if (s.plan.attach) followers.push(followLogs(join(c.dir, 'log.jsonl'), (e) => opts.print(s.plan.service, e.stream, e.line), follow.signal, s.started));
     const early = k.exitedEarly.get(c.id);
     k.exitedEarly.delete(c.id);
     k.exits.set(c.id, (code) => exited(c, code));
@@ -131,10 +130,11 @@ export async function showLogs(k: KeeperConnection, containers: KeptContainer[],
   if (!opts.follow) return;
   const signals = opts.signals ?? process;
   const ac = new AbortController();
-  const done = () => setTimeout(() => ac.abort(), FLUSH_MS);
+  const followers: LogFollower[] = [];
+  const done = () => void Promise.all(followers.map((f) => f.drain())).then(() => ac.abort());
   let running = containers.filter((c) => c.status === 'running' || c.status === 'paused').length;
   for (const c of containers) {
-    followLogs(join(c.dir, 'log.jsonl'), (e) => show(c, e), ac.signal, !readFirst);
+    followers.push(followLogs(join(c.dir, 'log.jsonl'), (e) => show(c, e), ac.signal, !readFirst));
     k.exits.set(c.id, () => --running <= 0 && done());
   }
   if (!running) done();

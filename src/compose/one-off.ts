@@ -43,8 +43,6 @@ export interface RunOptions {
   signals?: NodeJS.EventEmitter;
 }
 
-const FLUSH_MS = 150;
-
 /** Returns the container's exit code (the foreground), or 0 once it is started (detach). */
 export async function composeRun(p: ComposeProject, service: string, opts: RunOptions): Promise<{ exitCode: number; container: KeptContainer }> {
   const [plan] = planServices(p, [service], { noDeps: true, say: opts.say }).filter((x) => x.service === service);
@@ -90,7 +88,7 @@ export async function composeRun(p: ComposeProject, service: string, opts: RunOp
   const onTerm = () => onSignal('SIGTERM');
   signals.on('SIGINT', onInt);
   signals.on('SIGTERM', onTerm);
-  followLogs(join(container.dir, 'log.jsonl'), (e) => opts.print(e.stream, e.line), follow.signal, true);
+  const output = followLogs(join(container.dir, 'log.jsonl'), (e) => opts.print(e.stream, e.line), follow.signal, true);
   try {
     const exitCode = await k.hold(
       new Promise<number>((resolve, reject) => {
@@ -101,7 +99,7 @@ export async function composeRun(p: ComposeProject, service: string, opts: RunOp
         void k.request<KeptContainer>({ op: 'describe', container: container.id }).then((c) => c.status === 'exited' && resolve(c.exitCode ?? 0), () => {});
       }),
     );
-    await new Promise((r) => setTimeout(r, FLUSH_MS));
+    await output.drain(); // its last line is on disk before its exit is told
     return { exitCode, container };
   } finally {
     follow.abort();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatLogs, LogWriter, readLogs } from './container-logs.js';
+import { followLogs, formatLogs, LogWriter, readLogs, type LogEntry } from './container-logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mayfly-logs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,5 +35,25 @@ describe('logs', () => {
     expect((await readLogs(path, { stream: 'stderr' })).length).toBe(5);
     expect(await readLogs(path, { since: new Date(Date.now() + 60_000) })).toEqual([]);
     expect(await readLogs(join(dir, 'none.jsonl'))).toEqual([]);
+  });
+
+  it('drain() delivers every line written before it, at once, with no poll to wait for', async () => {
+    const path = join(dir, 'drain.jsonl');
+    const w = new LogWriter(path);
+    w.write('stdout', 'first\n');
+    const seen: LogEntry[] = [];
+    const ac = new AbortController();
+    const follower = followLogs(path, (e) => seen.push(e), ac.signal);
+    // written after the follower's first look, as a container's last words before its exit
+    for (let i = 0; i < 500; i++) w.write(i % 2 ? 'stderr' : 'stdout', `line ${i}\n`);
+    w.write('stdout', 'unterminated');
+    w.close();
+    await follower.drain();
+    expect(seen.map((e) => e.line)).toEqual(['first', ...Array.from({ length: 500 }, (_, i) => `line ${i}`), 'unterminated']);
+    w.write('stdout', 'after\n');
+    w.close();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(seen.at(-1)!.line).toBe('unterminated'); // drained: it follows no more
+    ac.abort();
   });
 });

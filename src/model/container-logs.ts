@@ -105,38 +105,57 @@ export function formatLogs(entries: LogEntry[], timestamps = false): string {
 
 const FOLLOW_INTERVAL_MS = 50;
 
+export interface LogFollower {
+  /**
+   * Delivers what the log holds now, to its end, then stops following: for once the writer is done
+   * (the container exited — its last line is on disk then), where a pause would be a guess that a
+   * loaded machine loses.
+   */
+  drain(): Promise<void>;
+}
+
 /**
  * Calls `onEntry` for each entry of the log at `path` — those already there when `fromStart`, then
- * the new ones as they are written — until `signal` aborts. Polls: the writer is another process.
- * `keepAlive: false`: the polling alone does not keep the process alive.
+ * the new ones as they are written — until `signal` aborts or `drain()` has read to the end. Polls:
+ * the writer is another process. `keepAlive: false`: the polling alone does not keep the process alive.
  */
-export function followLogs(path: string, onEntry: (e: LogEntry) => void, signal: AbortSignal, fromStart = true, keepAlive = true): void {
+export function followLogs(path: string, onEntry: (e: LogEntry) => void, signal: AbortSignal, fromStart = true, keepAlive = true): LogFollower {
   let offset = -1;
   let partial = '';
-  let busy = false;
-  const tick = async () => {
-    if (busy || signal.aborted) return;
-    busy = true;
-    try {
-      const size = (await stat(path).catch(() => undefined))?.size ?? 0;
-      if (offset < 0) offset = fromStart ? 0 : size;
-      if (size <= offset) return;
-      const chunks: Buffer[] = [];
-      for await (const c of createReadStream(path, { start: offset, end: size - 1 })) chunks.push(c as Buffer);
-      offset = size;
-      const lines = (partial + Buffer.concat(chunks).toString()).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) {
-        const e = parse(l);
-        if (e && !signal.aborted) onEntry(e);
-      }
-    } finally {
-      busy = false;
+  let reading: Promise<void> | undefined;
+  let draining = false;
+  const read = async () => {
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (offset < 0) offset = fromStart ? 0 : size;
+    if (size <= offset) return;
+    const chunks: Buffer[] = [];
+    for await (const c of createReadStream(path, { start: offset, end: size - 1 })) chunks.push(c as Buffer);
+    offset = size;
+    const lines = (partial + Buffer.concat(chunks).toString()).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      const e = parse(l);
+      if (e && (draining || !signal.aborted)) onEntry(e);
     }
   };
+  const tick = () => {
+    if (reading || draining || signal.aborted) return;
+    reading = read()
+      .catch(() => {}) // a log removed under us (rm -f) ends nothing here; the next tick looks again
+      .finally(() => (reading = undefined));
+  };
   // a follower keeps the process alive until it is aborted: someone is waiting for these lines
-  const timer = setInterval(() => void tick(), FOLLOW_INTERVAL_MS);
+  const timer = setInterval(tick, FOLLOW_INTERVAL_MS);
   if (!keepAlive) timer.unref(); // a stream nobody closes (Testcontainers' logs()) must not hold the process
-  void tick();
+  tick();
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  return {
+    async drain() {
+      if (draining) return;
+      draining = true;
+      clearInterval(timer);
+      await reading;
+      await read().catch(() => {});
+    },
+  };
 }

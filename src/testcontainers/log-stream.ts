@@ -8,9 +8,8 @@ import { Readable } from 'node:stream';
 import type { ContainerHandle } from '../harness/started-container.js';
 import { followLogs } from '../model/container-logs.js';
 
-/** how often an ended container is looked for, and how long its last lines get to arrive */
+/** how often an ended container is looked for */
 const EXIT_CHECK_MS = 50;
-const LAST_LINES_MS = 150;
 
 export interface LogStreamOptions {
   /** epoch seconds: lines from then on */
@@ -25,7 +24,7 @@ export async function containerLogStream(c: ContainerHandle, opts: LogStreamOpti
   let skip = opts.tail !== undefined && opts.tail >= 0 ? Math.max(0, (await c.logs(since ? { since } : {})).length - opts.tail) : 0;
   const ac = new AbortController();
   const stream = new Readable({ read() {}, encoding: 'utf8', destroy: (_e, cb) => (ac.abort(), cb(null)) });
-  followLogs(
+  const follower = followLogs(
     join(c.dir, 'log.jsonl'),
     (e) => {
       if (since && new Date(e.time) < since) return;
@@ -39,7 +38,8 @@ export async function containerLogStream(c: ContainerHandle, opts: LogStreamOpti
   const watch = setInterval(() => {
     if (c.status !== 'exited' && c.status !== 'removed') return;
     clearInterval(watch);
-    setTimeout(() => ac.abort(), LAST_LINES_MS).unref();
+    // its last lines are on disk before its status says so: read to the end, then end the stream
+    void follower.drain().then(() => ac.abort());
   }, EXIT_CHECK_MS);
   watch.unref();
   ac.signal.addEventListener('abort', () => {

@@ -13,8 +13,6 @@ import { apiError, type ApiCall, type Route } from '../route.js';
 
 const RAW_STREAM = 'application/vnd.docker.raw-stream';
 const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
-/** after the exit, what the follower may still have to read (it polls every 50 ms; the log is complete at exit) */
-const FOLLOW_DRAIN_MS = 200;
 
 export function outputChunk(tty: boolean, stream: 'stdout' | 'stderr', data: Uint8Array | string): Buffer | Uint8Array | string {
   return tty ? data : encodeFrame(stream === 'stdout' ? STREAM.stdout : STREAM.stderr, data);
@@ -80,7 +78,7 @@ async function logs(call: ApiCall) {
   call.res.flushHeaders();
   const abort = new AbortController();
   let skip = all.length;
-  followLogs(
+  const follower = followLogs(
     path,
     (e) => {
       if (skip > 0) return void skip--;
@@ -95,7 +93,10 @@ async function logs(call: ApiCall) {
     if (!call.res.writableEnded) call.res.end();
   };
   call.res.once('close', end);
-  void exited(call, c).then(() => setTimeout(end, FOLLOW_DRAIN_MS));
+  // its last lines are on disk before its exit is told: read to the end, then close
+  void exited(call, c)
+    .then(() => follower.drain())
+    .then(end);
   return undefined;
 }
 
