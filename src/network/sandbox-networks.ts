@@ -102,9 +102,11 @@ export class SandboxNetworks {
    * Makes the container's namespace (pinned at `netns`) with a veth into each network — the first
    * carrying its default route unless outbound traffic has its own way out — and tells every member
    * of those networks about it. Two `ip` runs for one network: inside the new namespace (made by the
-   * same process), then on the bridge's side.
+   * same process), then on the bridge's side. `alongside` (outbound access, say) needs only the
+   * namespace: it runs while the bridges take their ends, each start's wiring costs the longer of
+   * the two, not their sum; it is settled, failed or not, before this returns or throws.
    */
-  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean; loopbackAddress?: string }): Promise<Attachment[]> {
+  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean; loopbackAddress?: string; alongside?: () => Promise<void> }): Promise<Attachment[]> {
     const attachments: Attachment[] = [];
     const enslave: Promise<void>[] = [];
     try {
@@ -128,7 +130,9 @@ export class SandboxNetworks {
       }
       await createNetns(netns, inside);
       enslave.push(...outside.map(({ bridge, veth }) => ipIn(bridge.netns, [`link set ${veth} master ${BRIDGE}`, `link set ${veth} up`])));
-      await Promise.all(enslave);
+      if (opts.alongside) enslave.push(opts.alongside());
+      const failed = (await Promise.allSettled(enslave)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (e) {
       await Promise.allSettled(enslave);
       this.disconnect(member.id);

@@ -224,9 +224,19 @@ export class SandboxContainer {
           { id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) },
           this.netnsFile,
           memberships,
-          { defaultRoute: !(wantsOutbound && support.usable), ...(loopbackAddress ? { loopbackAddress } : {}) },
+          {
+            defaultRoute: !(wantsOutbound && support.usable),
+            ...(loopbackAddress ? { loopbackAddress } : {}),
+            // slirp4netns needs only the namespace: it starts while the bridge takes the veth's other end
+            ...(wantsOutbound && support.usable
+              ? {
+                  alongside: async () => {
+                    this.outbound = await startOutbound(support.helper, this.netnsFile, { hostLoopback: this.wantsHostGateway });
+                  },
+                }
+              : {}),
+          },
         );
-        if (wantsOutbound && support.usable) this.outbound = await startOutbound(support.helper, this.netnsFile, { hostLoopback: this.wantsHostGateway });
       } else {
         await createNetns(this.netnsFile, ['link set lo up', `addr add ${loopbackAddress}/32 dev lo`]);
       }
