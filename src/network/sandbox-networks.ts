@@ -226,9 +226,11 @@ export class SandboxNetworks {
    * The namespace wired ahead on `record` (the default bridge), now `member`'s: its address and
    * veth become the member's. Wiring a namespace takes three processes (`ip` inside, `ip` on the
    * bridge's side, slirp4netns), which on a busy machine is most of a container's start; Docker's
-   * clients put every container on that bridge. Undefined when none is ready.
+   * clients put every container on that bridge. One being wired is waited for: it started before
+   * this start and is nearer its end than a new one would be. Undefined when there is none.
    */
-  takeSpare(member: MemberInfo, record: NetworkRecord): SpareNetns | undefined {
+  async takeSpare(member: MemberInfo, record: NetworkRecord): Promise<SpareNetns | undefined> {
+    if (!this.spare) await this.refilling;
     const s = this.spare;
     const bridge = this.bridges.get(record.name);
     const m = bridge?.members.get(s?.key ?? '');

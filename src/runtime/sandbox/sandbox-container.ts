@@ -223,7 +223,7 @@ export class SandboxContainer {
     const loopbackAddress = hostPorts.length ? HOST_PORTS_ADDRESS : undefined;
     const only = memberships.length === 1 ? memberships[0]!.network : undefined;
     this.spareFits = only?.builtin && !loopbackAddress && !this.wantsHostGateway ? { record: only, defaultRoute: !(wantsOutbound && support.usable), outbound: wantsOutbound && support.usable } : undefined;
-    const spare = this.spareFits && this.svc.networks.takeSpare({ id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) }, this.spareFits.record);
+    const spare = this.spareFits && (await this.svc.networks.takeSpare({ id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) }, this.spareFits.record));
     this.ownsNetns = true;
     this.netnsAt = spare?.netns ?? this.netnsFile;
     const netnsAt = this.netnsAt;
