@@ -269,7 +269,7 @@ try {
   await run(14, () => cliLatency(ctx));
 
   for (const { name, relay } of ctx.traces ?? []) {
-    const starts = relay.entries.filter((e) => e.endpoint === 'POST /containers/create').length;
+    const starts = relay.entries.filter((e) => e.endpoint.startsWith('POST /containers/create')).length;
     const rows = traceSummary(relay.entries, starts || 1);
     const fmtMs = (v) => (Number.isNaN(v) ? '–' : v.toFixed(1));
     sections.push({
