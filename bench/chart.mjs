@@ -2,7 +2,7 @@
 // with a whisker to p90), each panel on its own linear scale from zero, mayfly's bar in its own
 // colour. Plain SVG 1.1 text, no dependencies; renders in browsers and on GitHub.
 
-const COLORS = { mayfly: '#1f7a4d', podman: '#8a5a9e', testcontainers: '#2f6fb0', floor: '#9a9a9a', skopeo: '#9a9a9a', direct: '#9a9a9a' };
+const COLORS = { mayfly: '#1f7a4d', podman: '#8a5a9e', testcontainers: '#2f6fb0', 'tc-mayfly': '#5fb08a', floor: '#9a9a9a', skopeo: '#9a9a9a', direct: '#9a9a9a' };
 const W = 1000;
 const PANEL_W = 480;
 const GAP = 40;
@@ -79,8 +79,8 @@ export function renderChart(report) {
     out.push(...row.map((r) => r.svg));
     y += Math.max(...row.map((r) => r.h)) + 24;
   }
-  const legend = Object.entries({ mayfly: 'mayfly', podman: 'podman', testcontainers: 'Testcontainers over podman', floor: 'baseline (unshare floor, skopeo, direct loopback)' })
-    .map(([k, v], i) => `<rect x="${i * 240}" y="44" width="12" height="12" fill="${COLORS[k]}"/><text x="${i * 240 + 18}" y="54" class="l">${esc(v)}</text>`)
+  const legend = Object.entries({ mayfly: 'mayfly', podman: 'podman', testcontainers: 'Testcontainers over podman', 'tc-mayfly': 'Testcontainers over mayfly’s socket', floor: 'baseline (unshare floor, skopeo, direct loopback)' })
+    .map(([k, v], i) => `<rect x="${i * 195}" y="44" width="12" height="12" fill="${COLORS[k]}"/><text x="${i * 195 + 18}" y="54" class="l">${esc(v)}</text>`)
     .join('');
   const h = y + 10;
   return [

@@ -80,6 +80,7 @@ export function renderMarkdown(report) {
   for (const s of report.sections) {
     out.push(`### ${s.id}. ${s.title}`, '');
     if (s.custom === 'ports') out.push(portsTable(s.rows));
+    else if (s.custom === 'text') out.push(s.text);
     else if (s.custom === 'teardown') out.push(...(s.rows.length ? [timeTable(s.rows, 'ms'), ''] : []), leftoversTable(s));
     else out.push(timeTable(s.rows, s.unit));
     if (s.extra) out.push('', `${s.extra.title}:`, '', timeTable(s.extra.rows, s.extra.unit));

@@ -8,6 +8,9 @@
 //   BYTES=1e8 ROUNDS=500          smaller port measurements (scenario 7)
 //   NAME=databases ONLY=11,12,13  results in bench/results/databases-<who>.* instead of peers-<who>.*
 //                                 (a partial run leaves the full one as it is)
+//   TRACE=1                       Testcontainers' requests relayed through a recorder (bench/peers/
+//                                 api-trace.mjs): a table of what it asks each API per start, and how
+//                                 long each answer takes (the relay's hop is in every timing)
 //
 // Needs: root (the podman peer is rootful), the peers installed (scripts/bench-peers-setup.sh, which
 // `npm run bench` runs first), Debian's package archive on first use (the preset images are built
@@ -60,6 +63,9 @@ import { startTrue } from './scenarios/start-true.mjs';
 import { cliLatency } from './scenarios/cli.mjs';
 import { migrate } from './scenarios/migrate.mjs';
 import { prepareImages } from './peers/images.mjs';
+import { startTcWorker } from './peers/tc-client.mjs';
+import { traceRelay, traceSummary } from './peers/api-trace.mjs';
+import { processTable } from './scenarios/procfs.mjs';
 
 const repo = join(import.meta.dirname, '..'); // the snapshot
 const checkout = process.env.MAYFLY_BENCH_CHECKOUT; // where results go and the images are built from
@@ -170,7 +176,43 @@ try {
     systems.Testcontainers =
       `testcontainers ${tcVersion} (npm) in the bench's Node process, DOCKER_HOST=unix://${service.socket} (\`podman system service --time=0\` of the podman above); ` +
       'TESTCONTAINERS_RYUK_DISABLED=true (Ryuk, its reaper, is an image on Docker Hub, which this machine cannot reach); ' +
-      'TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 (this machine has a /.dockerenv file, which makes Testcontainers look for the host elsewhere)';
+      'TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 (this machine has a /.dockerenv file, which makes Testcontainers look for the host elsewhere); in scenarios 2, 3, 9 and 4 the same code runs in a Node process of its own (bench/peers/tc-worker.mjs), as over mayfly';
+  }
+  // Testcontainers over each Docker endpoint, the same code (bench/peers/tc-worker.mjs) in a client
+  // process per endpoint, for scenarios 2, 3, 9 and 4: podman's API service, and mayfly's API socket
+  // (served by the keeper of the bench's MAYFLY_HOME, whose store already holds the images)
+  ctx.tcClients = [];
+  const traced = async (name, env) => {
+    if (!process.env.TRACE) return env;
+    const relay = await traceRelay(env.DOCKER_HOST.replace(/^unix:\/\//, ''), join(work, `trace-${name}.sock`));
+    cleanups.push(() => relay.close());
+    (ctx.traces ??= []).push({ name, relay });
+    return { ...env, DOCKER_HOST: `unix://${relay.path}` };
+  };
+  if (ctx.tc) {
+    const worker = await startTcWorker(await traced('podman', ctx.tc.env));
+    cleanups.push(() => worker.stop());
+    ctx.tcClients.push({ system: 'testcontainers', label: 'Testcontainers over podman', short: 'Testcontainers', worker, servicePids: () => [ctx.tc.servicePid], cleanup: () => podman(['rm', '--all', '--force', '--time', '0'], ctx.podman.env) });
+  }
+  if ([2, 3, 9, 4].some(wanted)) {
+    const { keeper, stopKeeper } = await import('../dist/keeper/client.js');
+    cleanups.push(() => stopKeeper());
+    const socket = (await (await keeper()).request({ op: 'api' })).socketPath;
+    const keeperPids = () => [...processTable()].filter(([, p]) => p.cmdline.includes(join(repo, 'dist/keeper/main.js'))).map(([pid]) => pid);
+    // Ryuk as the API answers it: enabled, the keeper stands in for it (no image pulled)
+    const env = { DOCKER_HOST: `unix://${socket}`, TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' };
+    const worker = await startTcWorker(await traced('mayfly', env));
+    cleanups.push(() => worker.stop());
+    ctx.tcClients.push({ system: 'tc-mayfly', label: 'Testcontainers over mayfly’s API socket', short: 'TC over mayfly', worker, servicePids: keeperPids });
+    // scenario 5 checks what mayfly leaves once closed: the keeper goes first
+    ctx.stopApi = async () => {
+      await worker.stop();
+      await stopKeeper();
+    };
+    const tcVersion = JSON.parse(readFileSync(join(repo, 'node_modules/testcontainers/package.json'), 'utf8')).version;
+    systems['Testcontainers over mayfly'] =
+      `testcontainers ${tcVersion} (npm), the same code as over podman, in a Node process of its own per endpoint (bench/peers/tc-worker.mjs); DOCKER_HOST=unix://${socket} (mayfly's Docker Engine API, served by the keeper of the bench's MAYFLY_HOME, whose store already holds the images); ` +
+      'Ryuk enabled: mayfly answers for it itself (no image pulled); TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 as over podman';
   }
   const whyRootless = why ?? rootlessUnavailable();
   if (whyRootless) notes.push(`rootless podman not measured: ${whyRootless}`);
@@ -226,8 +268,22 @@ try {
   await run(10, () => rebuild(ctx));
   await run(14, () => cliLatency(ctx));
 
+  for (const { name, relay } of ctx.traces ?? []) {
+    const starts = relay.entries.filter((e) => e.endpoint.startsWith('POST /containers/create')).length;
+    const rows = traceSummary(relay.entries, starts || 1);
+    const fmtMs = (v) => (Number.isNaN(v) ? '–' : v.toFixed(1));
+    sections.push({
+      id: 99,
+      title: `Testcontainers' requests to ${name === 'mayfly' ? 'mayfly’s API socket' : 'podman’s API service'} (TRACE=1: ${starts} container starts, through a recording relay)`,
+      custom: 'text',
+      rows: [],
+      text: ['| request → status | per start | median ms to head | median ms to end | n |', '|---|---:|---:|---:|---:|', ...rows.map((r) => `| \`${r.endpoint}\` | ${r.perStart.toFixed(2)} | ${fmtMs(r.headMs)} | ${fmtMs(r.endMs)} | ${r.count} |`)].join('\n'),
+    });
+  }
+
   // 5. what a normal teardown left: mayfly's runtime must end with no trace once closed
   if (wanted(5)) {
+    await ctx.stopApi?.();
     const pids = mayflyProcesses().runtime;
     const containersLeft = mayflyProcesses().containers.length;
     await closeRuntime();

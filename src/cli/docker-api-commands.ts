@@ -4,11 +4,13 @@
  * `serve` stays in the foreground (the keeper with it) until interrupted; `docker-env` starts the
  * keeper if needed and prints the line a shell evaluates.
  */
+import { existsSync } from 'node:fs';
 import { connect, createServer, isIPv4, type Socket } from 'node:net';
 import { MayflyError } from '../core/errors.js';
 import { keeper } from '../keeper/client.js';
 import type { ParsedCommand } from './command-line/definition.js';
 import { bool, text } from './command-line/values.js';
+import { dockerEnvLines, TC_HOST_OVERRIDE } from './docker-env-lines.js';
 
 async function apiSocket(): Promise<string> {
   const k = await keeper();
@@ -18,7 +20,7 @@ async function apiSocket(): Promise<string> {
 /** `eval "$(mayfly docker-env)"` */
 export async function dockerEnvCommand({ flags }: ParsedCommand): Promise<number> {
   const host = `unix://${await apiSocket()}`;
-  process.stdout.write(bool(flags, 'unset') ? 'unset DOCKER_HOST\n' : `export DOCKER_HOST=${host}\n`);
+  process.stdout.write(dockerEnvLines(host, { inContainer: existsSync('/.dockerenv'), hostOverride: process.env[TC_HOST_OVERRIDE] }, bool(flags, 'unset')));
   return 0;
 }
 
@@ -73,6 +75,9 @@ export async function serveCommand({ flags }: ParsedCommand): Promise<number> {
   try {
     process.stdout.write(`DOCKER_HOST=${relay?.url ?? `unix://${path}`}\n`);
     if (tcp) process.stderr.write('mayfly: the TCP port is reachable by every user of this machine; the Unix socket is private to you\n');
+    if (!tcp && existsSync('/.dockerenv') && process.env[TC_HOST_OVERRIDE] === undefined) {
+      process.stderr.write(`mayfly: this machine has /.dockerenv: Testcontainers needs ${TC_HOST_OVERRIDE}=localhost beside DOCKER_HOST (mayfly docker-env prints both)\n`);
+    }
     process.stderr.write('mayfly: serving the Docker Engine API; Ctrl-C ends this (the containers stay with the keeper)\n');
     const k = await keeper();
     // the open connection keeps the keeper serving; its end (the keeper went away) ends us too

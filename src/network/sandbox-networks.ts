@@ -91,10 +91,33 @@ class Bridge {
   }
 }
 
+/** Something a wired namespace holds that must end with it (its slirp4netns). */
+export interface Closeable {
+  close(): void;
+}
+
+/** A namespace wired to the default bridge before any container asked for it (see `takeSpare`). */
+export interface SpareNetns {
+  /** where it is pinned */
+  netns: string;
+  attachments: Attachment[];
+  outbound: Closeable | undefined;
+}
+
+interface Spare extends SpareNetns {
+  key: string;
+  record: NetworkRecord;
+}
+
 export class SandboxNetworks {
   private readonly bridges = new Map<string, Bridge>();
   /** how many times each container was connected: its veths get new names each time */
   private readonly starts = new Map<string, number>();
+  private spare: Spare | undefined;
+  /** the spare being wired, until it is ready or gone */
+  private refilling: Promise<void> | undefined;
+  private spares = 0;
+  private closed = false;
 
   constructor(private readonly runDir: string) {}
 
@@ -102,9 +125,11 @@ export class SandboxNetworks {
    * Makes the container's namespace (pinned at `netns`) with a veth into each network — the first
    * carrying its default route unless outbound traffic has its own way out — and tells every member
    * of those networks about it. Two `ip` runs for one network: inside the new namespace (made by the
-   * same process), then on the bridge's side.
+   * same process), then on the bridge's side. `alongside` (outbound access, say) needs only the
+   * namespace: it runs while the bridges take their ends, each start's wiring costs the longer of
+   * the two, not their sum; it is settled, failed or not, before this returns or throws.
    */
-  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean; loopbackAddress?: string }): Promise<Attachment[]> {
+  async connect(member: MemberInfo, netns: string, memberships: Membership[], opts: { defaultRoute: boolean; loopbackAddress?: string; alongside?: () => Promise<void> }): Promise<Attachment[]> {
     const attachments: Attachment[] = [];
     const enslave: Promise<void>[] = [];
     try {
@@ -128,7 +153,9 @@ export class SandboxNetworks {
       }
       await createNetns(netns, inside);
       enslave.push(...outside.map(({ bridge, veth }) => ipIn(bridge.netns, [`link set ${veth} master ${BRIDGE}`, `link set ${veth} up`])));
-      await Promise.all(enslave);
+      if (opts.alongside) enslave.push(opts.alongside());
+      const failed = (await Promise.allSettled(enslave)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (e) {
       await Promise.allSettled(enslave);
       this.disconnect(member.id);
@@ -195,7 +222,69 @@ export class SandboxNetworks {
     return lines;
   }
 
+  /**
+   * The namespace wired ahead on `record` (the default bridge), now `member`'s: its address and
+   * veth become the member's. Wiring a namespace takes three processes (`ip` inside, `ip` on the
+   * bridge's side, slirp4netns), which on a busy machine is most of a container's start; Docker's
+   * clients put every container on that bridge. One being wired is waited for: it started before
+   * this start and is nearer its end than a new one would be. Undefined when there is none.
+   */
+  async takeSpare(member: MemberInfo, record: NetworkRecord): Promise<SpareNetns | undefined> {
+    if (!this.spare) await this.refilling;
+    const s = this.spare;
+    const bridge = this.bridges.get(record.name);
+    const m = bridge?.members.get(s?.key ?? '');
+    if (!s || !bridge || !m || s.record.id !== record.id || bridge.record.id !== record.id) return undefined;
+    this.spare = undefined;
+    bridge.members.delete(s.key);
+    bridge.members.set(member.id, { ...member, ip: m.ip, aliases: [], veth: m.veth });
+    this.announce([record.name]);
+    return { netns: s.netns, attachments: s.attachments, outbound: s.outbound };
+  }
+
+  /**
+   * Wires the next spare namespace on `record` in the background, unless one is ready or on its
+   * way. Called after a start, not during it: the wiring would slow that start down. A failure
+   * costs nothing but the spare: the next start wires its own, as without one.
+   */
+  refillSpare(record: NetworkRecord, opts: { defaultRoute: boolean; outbound?: (netns: string) => Promise<Closeable> }): void {
+    if (this.spare || this.refilling || this.closed) return;
+    const key = `spare${(++this.spares).toString(36)}`;
+    const dir = join(this.runDir, 'spares');
+    const netns = join(dir, key);
+    let outbound: Closeable | undefined;
+    const dispose = () => {
+      outbound?.close();
+      removeNetns(netns);
+    };
+    this.refilling = (async () => {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const make = opts.outbound;
+      const attachments = await this.connect({ id: key, name: key, hostname: key, onPeersChanged: () => {} }, netns, [{ network: record, aliases: [] }], {
+        defaultRoute: opts.defaultRoute,
+        ...(make ? { alongside: async () => void (outbound = await make(netns)) } : {}),
+      });
+      if (this.closed) {
+        this.disconnect(key);
+        dispose();
+      } else this.spare = { key, record, netns, attachments, outbound };
+    })()
+      .catch(dispose)
+      .finally(() => (this.refilling = undefined));
+  }
+
+  /** Settles when no spare is being wired: before close(), whose clean-up must find it made or gone. */
+  async idle(): Promise<void> {
+    await this.refilling;
+  }
+
   close(): void {
+    this.closed = true;
+    if (this.spare) {
+      this.spare.outbound?.close();
+      removeNetns(this.spare.netns);
+      this.spare = undefined;
+    }
     for (const b of this.bridges.values()) b.close();
     this.bridges.clear();
     rmSync(this.runDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { c as tarCreate, t as tarList } from 'tar';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedRuntime } from '../../src/harness/session.js';
@@ -67,8 +67,13 @@ describe('system', () => {
 const MAYFLY = join(import.meta.dirname, '../../bin/mayfly.js');
 
 describe('mayfly docker-env and serve', () => {
-  it('prints the DOCKER_HOST of this socket', () => {
-    expect(execFileSync(process.execPath, [MAYFLY, 'docker-env'], { encoding: 'utf8' })).toBe(`export DOCKER_HOST=unix://${socket}\n`);
+  it('prints the DOCKER_HOST of this socket, and where /.dockerenv is seen the host Testcontainers must use', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.TESTCONTAINERS_HOST_OVERRIDE;
+    const override = existsSync('/.dockerenv') ? 'export TESTCONTAINERS_HOST_OVERRIDE=localhost\n' : '';
+    expect(execFileSync(process.execPath, [MAYFLY, 'docker-env'], { encoding: 'utf8', env })).toBe(`export DOCKER_HOST=unix://${socket}\n${override}`);
+    // one the user set stays theirs
+    expect(execFileSync(process.execPath, [MAYFLY, 'docker-env'], { encoding: 'utf8', env: { ...env, TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } })).toBe(`export DOCKER_HOST=unix://${socket}\n`);
   });
 
   it('serves in the foreground, relaying on a loopback TCP port when asked, and on no other address', async () => {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { outboundSupport } from '../../src/network/outbound.js';
 import { describe, expect, it } from 'vitest';
 import type { Container } from '../../src/engine/runtime.js';
-import { BUSYBOX, caught, runToEnd, useRuntime } from '../support/runtime.js';
+import { BUSYBOX, caught, runToEnd, until, useRuntime } from '../support/runtime.js';
 
 const { runtime, warnings } = useRuntime();
 const DEBIAN = process.env.MAYFLY_TEST_DEBIAN!;
@@ -115,6 +115,56 @@ describe('user-defined networks', () => {
     } finally {
       await web.remove({ force: true });
       runtime().removeNetwork(net);
+    }
+  });
+
+  it("Docker's default bridge, one container after another (the next finds its namespace wired ahead): own addresses, reachable by them and on published ports", async () => {
+    // the spare namespace's slirp4netns (where this user may run one) names the spare's pinned file;
+    // ours is below this process (another worker's sandbox may share the home)
+    const read = (path: string) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const ours = (pid: string): boolean => {
+      for (let p = pid, i = 0; p && p !== '0' && p !== '1' && i < 20; i++) {
+        if (p === String(process.pid)) return true;
+        p = /\) \S+ (\d+)/.exec(read(`/proc/${p}/stat`))?.[1] ?? '';
+      }
+      return false;
+    };
+    const spareSlirps = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .map((d) => ({ d, c: read(`/proc/${d}/cmdline`) }))
+        .filter(({ d, c }) => c.split('\0')[0]!.endsWith('slirp4netns') && c.includes('/spares/spare') && ours(d))
+        .map(({ c }) => c);
+    const outbound = outboundSupport().usable;
+    const webs: Container[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const before = spareSlirps();
+        const web = await server(unique(`b${i}`), 'bridge', { ports: [{ containerPort: 80 }] });
+        webs.push(web);
+        let body = '';
+        for (let j = 0; j < 200 && !body; j++) body = await fetch(web.url(80)).then((r) => r.text(), () => '');
+        expect(body).toContain('says-hi');
+        if (outbound) {
+          // the first wired its own; each next one took the spare (its slirp4netns, named by the
+          // spare's file, now the container's), and a new spare is made after each start
+          expect(before).toHaveLength(i);
+          await until(() => spareSlirps().length === i + 1, 15_000, `spare namespace ${i + 1}`);
+          expect(spareSlirps()).toEqual(expect.arrayContaining(before));
+        }
+      }
+      const ips = webs.map((w) => w.ip());
+      expect(new Set(ips).size).toBe(3);
+      expect((await client(httpGet(ips[0]!), { network: 'bridge' })).out).toContain('says-hi');
+      expect((await client(httpGet(ips[2]!), { network: 'bridge' })).out).toContain('says-hi');
+    } finally {
+      await Promise.all(webs.map((w) => w.remove({ force: true })));
     }
   });
 

@@ -171,6 +171,8 @@ async function shutdown(): Promise<void> {
   } catch {
     // not mounted (the warning at boot said so)
   }
+  // a spare namespace being wired (SandboxNetworks.refillSpare) is made or gone before its clean-up
+  await Promise.race([networks.idle(), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
   networks.close();
   sweepEphemeralNetworks(layout, sandboxId);
   releaseSandboxLock(layout, sandboxId, lockFd);

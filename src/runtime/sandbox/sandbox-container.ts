@@ -26,11 +26,11 @@ import { DEVPTS_FLAGS, devptsOptions } from '../shim/steps.js';
 import type { Readable } from 'node:stream';
 import type { Trash } from './trash.js';
 import { listeningPorts } from '../../network/listening-sockets.js';
-import { getNetwork } from '../../network/network-store.js';
+import { getNetwork, type NetworkRecord } from '../../network/network-store.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
-import type { SandboxNetworks } from '../../network/sandbox-networks.js';
+import type { Closeable, SandboxNetworks } from '../../network/sandbox-networks.js';
 import type { Attachment } from '../../model/container-types.js';
-import { HOST_ALIASES, HOST_GATEWAY, HOST_PORTS_ADDRESS, SLIRP_DNS, startOutbound, type Outbound, type OutboundSupport } from '../../network/outbound.js';
+import { HOST_ALIASES, HOST_GATEWAY, HOST_PORTS_ADDRESS, SLIRP_DNS, startOutbound, type OutboundSupport } from '../../network/outbound.js';
 import { PortForwarder } from '../../network/port-forwarder.js';
 import { HostPorts } from '../../network/host-ports.js';
 import { isolationOf, type Isolation } from '../isolation.js';
@@ -89,7 +89,7 @@ export class SandboxContainer {
   private attach = false;
   private attachments: Attachment[] = [];
   private netnsFd = -1;
-  private outbound: Outbound | undefined;
+  private outbound: Closeable | undefined;
   private createdAt = new Date().toISOString();
   private startedAt: string | undefined;
   private finishedAt: string | undefined;
@@ -98,8 +98,12 @@ export class SandboxContainer {
   private readonly hostPorts = new HostPorts();
   /** the process of a start in progress, until it has exec'd or failed */
   private starting: Launch | undefined;
-  /** the network namespace pinned at netnsFile is this container's, made by the sandbox */
+  /** the network namespace pinned at netnsAt is this container's, made by the sandbox */
   private ownsNetns = false;
+  /** where this start's namespace is pinned: netnsFile, or a spare's file (SandboxNetworks.takeSpare) */
+  private netnsAt: string | undefined;
+  /** the default bridge, when this container is on it alone as Docker's clients put theirs: a spare namespace fits */
+  private spareFits: { record: NetworkRecord; defaultRoute: boolean; outbound: boolean } | undefined;
   /** PID 1's stdin pipe or terminal (`-i`, `-t`), while it runs */
   private processInput: ProcessInput | undefined;
 
@@ -217,20 +221,38 @@ export class SandboxContainer {
     }
     // exposed host ports answer on the alias address, local to the container's namespace
     const loopbackAddress = hostPorts.length ? HOST_PORTS_ADDRESS : undefined;
+    const only = memberships.length === 1 ? memberships[0]!.network : undefined;
+    this.spareFits = only?.builtin && !loopbackAddress && !this.wantsHostGateway ? { record: only, defaultRoute: !(wantsOutbound && support.usable), outbound: wantsOutbound && support.usable } : undefined;
+    const spare = this.spareFits && (await this.svc.networks.takeSpare({ id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) }, this.spareFits.record));
     this.ownsNetns = true;
+    this.netnsAt = spare?.netns ?? this.netnsFile;
+    const netnsAt = this.netnsAt;
     try {
-      if (memberships.length) {
+      if (spare) {
+        this.attachments = spare.attachments;
+        this.outbound = spare.outbound;
+      } else if (memberships.length) {
         this.attachments = await this.svc.networks.connect(
           { id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines) => this.writeHosts(lines) },
-          this.netnsFile,
+          netnsAt,
           memberships,
-          { defaultRoute: !(wantsOutbound && support.usable), ...(loopbackAddress ? { loopbackAddress } : {}) },
+          {
+            defaultRoute: !(wantsOutbound && support.usable),
+            ...(loopbackAddress ? { loopbackAddress } : {}),
+            // slirp4netns needs only the namespace: it starts while the bridge takes the veth's other end
+            ...(wantsOutbound && support.usable
+              ? {
+                  alongside: async () => {
+                    this.outbound = await startOutbound(support.helper, netnsAt, { hostLoopback: this.wantsHostGateway });
+                  },
+                }
+              : {}),
+          },
         );
-        if (wantsOutbound && support.usable) this.outbound = await startOutbound(support.helper, this.netnsFile, { hostLoopback: this.wantsHostGateway });
       } else {
-        await createNetns(this.netnsFile, ['link set lo up', `addr add ${loopbackAddress}/32 dev lo`]);
+        await createNetns(netnsAt, ['link set lo up', `addr add ${loopbackAddress}/32 dev lo`]);
       }
-      if (hostPorts.length) await this.hostPorts.start(this.netnsFile, HOST_PORTS_ADDRESS, hostPorts);
+      if (hostPorts.length) await this.hostPorts.start(netnsAt, HOST_PORTS_ADDRESS, hostPorts);
     } catch (e) {
       this.disconnectNetworks();
       throw e;
@@ -239,8 +261,19 @@ export class SandboxContainer {
     this.writeHosts(this.svc.networks.peersOf(this.id));
     // A warm shim's mount namespace predates the bind mount that pins the namespace: it reaches the
     // namespace through a descriptor of ours instead (a /proc fd link works from any mount namespace).
-    this.netnsFd = openSync(this.netnsFile, 'r');
+    this.netnsFd = openSync(netnsAt, 'r');
     return { netns: `/proc/${process.pid}/fd/${this.netnsFd}` };
+  }
+
+  /** The next container on the default bridge finds its namespace wired (SandboxNetworks.takeSpare). */
+  private refillSpare(): void {
+    const fits = this.spareFits;
+    const support = this.svc.outbound;
+    if (!fits) return;
+    this.svc.networks.refillSpare(fits.record, {
+      defaultRoute: fits.defaultRoute,
+      ...(fits.outbound && support.usable ? { outbound: (netns: string) => startOutbound(support.helper, netns, { hostLoopback: false }) } : {}),
+    });
   }
 
   private disconnectNetworks(): void {
@@ -251,8 +284,9 @@ export class SandboxContainer {
     this.attachments = [];
     if (this.netnsFd >= 0) closeSync(this.netnsFd);
     this.netnsFd = -1;
-    if (this.ownsNetns) removeNetns(this.netnsFile);
+    if (this.ownsNetns && this.netnsAt) removeNetns(this.netnsAt);
     this.ownsNetns = false;
+    this.netnsAt = undefined;
   }
 
   /**
@@ -269,7 +303,7 @@ export class SandboxContainer {
       const used = new Set(this.attachments.map((a) => a.interface));
       let i = 0;
       while (used.has(`eth${i}`)) i++;
-      const netns = existsSync(this.netnsFile) ? this.netnsFile : `/proc/${this.pid1}/ns/net`;
+      const netns = this.netnsAt && existsSync(this.netnsAt) ? this.netnsAt : `/proc/${this.pid1}/ns/net`;
       const member = { id: this.id, name: this.name, hostname: this.hostname(), onPeersChanged: (lines: string[]) => this.writeHosts(lines) };
       this.attachments.push(await this.svc.networks.attach(member, netns, { network, aliases }, `eth${i}`));
       this.writeHosts(this.svc.networks.peersOf(this.id));
@@ -497,6 +531,7 @@ export class SandboxContainer {
     const failure = await launch.started.finally(() => {
       this.starting = undefined;
       this.svc.launcher.refill();
+      this.refillSpare();
     });
     if (failure) {
       await launch.done;
