@@ -21,7 +21,7 @@ import { ForwardedConnection } from './forwarded-connection.js';
 import { UdpRelay } from './udp-relay.js';
 
 /** the wake-up is how the thread hears 'stop'; the timeout bounds a process exit that never sent it, and paces the idle sweeps */
-const TICK_MS = 1000;
+const DEFAULT_TICK_MS = 1000;
 
 interface Group {
   netns: number | undefined;
@@ -29,7 +29,7 @@ interface Group {
   udp: Set<UdpRelay>;
 }
 
-const { commands, wake } = workerData as PumpWorkerData;
+const { commands, wake, tickMs = DEFAULT_TICK_MS } = workerData as PumpWorkerData;
 const poller = new Poller();
 const groups = new Map<number, Group>();
 let parked: number | undefined;
@@ -129,9 +129,9 @@ function debug(message: string): void {
 
 let lastSweep = Date.now();
 for (let running = true; running; ) {
-  poller.poll(TICK_MS);
+  poller.poll(tickMs);
   const now = Date.now();
-  if (now - lastSweep >= TICK_MS) {
+  if (now - lastSweep >= tickMs) {
     lastSweep = now;
     for (const g of groups.values()) {
       for (const relay of g.udp) relay.sweep(now);

@@ -35,6 +35,8 @@ export interface PumpWorkerData {
   commands: MessagePort;
   /** eventfd the pump polls beside its sockets: written after each command */
   wake: number;
+  /** the pace of idle sweeps (default 1 s); a test makes it long to show what happens at a wake-up, not at a tick */
+  tickMs?: number;
 }
 
 let shared: Pump | undefined;
@@ -56,11 +58,11 @@ export class Pump {
   stopped = false;
   private readonly stopOnExit = () => this.close();
 
-  constructor() {
+  constructor(options: { tickMs?: number } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.commands = port1;
     this.worker = new Worker(distFile('network/pump-worker.js'), {
-      workerData: { commands: port2, wake: this.wake } satisfies PumpWorkerData,
+      workerData: { commands: port2, wake: this.wake, tickMs: options.tickMs } satisfies PumpWorkerData,
       transferList: [port2],
     });
     this.worker.unref();

@@ -77,7 +77,9 @@ describe('wait strategies on real containers', () => {
     await withContainer('echo "fatal: no config file" >&2; exit 3', {}, async (c) => {
       const start = Date.now();
       const e = await caught(waitUntilReady(c, Wait.forLogMessage('ready to accept connections'), { timeoutMs: 30_000 }));
-      expect(Date.now() - start).toBeLessThan(3000);
+      // an exit noticed only at the deadline would also say CONTAINER_EXITED: well before the 30 s
+      // timeout is the claim, not a wall-clock figure a loaded machine can stretch
+      expect(Date.now() - start).toBeLessThan(30_000 / 2);
       expect(e.code).toBe('CONTAINER_EXITED');
       expect(e.message).toContain('exited with code 3');
       expect(e.message).toContain('[stderr] fatal: no config file');
@@ -89,7 +91,9 @@ describe('wait strategies on real containers', () => {
     await withContainer('echo "loading"; sleep 0.5; echo "segfault" >&2; exit 139', {}, async (c) => {
       const start = Date.now();
       const e = await caught(waitUntilReady(c, Wait.forListeningPorts(5432), { timeoutMs: 30_000 }));
-      expect(Date.now() - start).toBeLessThan(3000);
+      // an exit noticed only at the deadline would also say CONTAINER_EXITED: well before the 30 s
+      // timeout is the claim, not a wall-clock figure a loaded machine can stretch
+      expect(Date.now() - start).toBeLessThan(30_000 / 2);
       expect(e.code).toBe('CONTAINER_EXITED');
       expect(e.message).toContain('was killed by SIGSEGV (exit code 139)');
       expect(e.message).toContain('last attempt: port 5432 not listening; nothing listens yet');

@@ -120,8 +120,9 @@ describe('presets.staticSite', () => {
       expect(found).toMatchObject({ name: first.image, built: false });
     }
     lookups.sort((a, b) => a - b);
+    // how fast (the target: < 50 ms) is the bench's to say (bench/presets.mjs measures the lookup); here
+    // the figure is only shown — on a loaded CI machine a duration proves nothing about the code
     console.log(`staticSite, unchanged folder: image found in ${lookups.map((ms) => ms.toFixed(1)).join(', ')} ms`);
-    expect(lookups[2]).toBeLessThan(250); // the target is < 50 ms; generous here: other tests share the two cores
 
     writeFileSync(join(dir, 'app.js'), "document.getElementById('app').textContent = 'changed';\n");
     const rebuilt = await siteImage(rt, { base: 'nginx:1', conf, folder: dir, workDir });

@@ -1,15 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rejection, settleOnFakeClock } from '../../../test/support/fake-clock.js';
 import { after, FakeWaitTarget } from './fake-target.js';
 import { Wait, waitUntilReady } from './index.js';
 
 describe('Wait.forAll', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('waits for every strategy, side by side', async () => {
+    vi.useFakeTimers();
     const t = new FakeWaitTarget();
-    after(150, () => (t.listeningPorts = [5432]));
-    after(150, () => t.print('ready'));
-    const start = Date.now();
-    await waitUntilReady(t, Wait.forAll([Wait.forListeningPorts(5432), Wait.forLogMessage('ready')]), { timeoutMs: 1500 });
-    expect(Date.now() - start).toBeLessThan(600); // the slowest decides, not the sum
+    t.listeningPorts = [5432];
+    // the command passes only once the port check has run while it was out: one after the other,
+    // in either order, the command never passes and the wait times out
+    let pass: (() => void) | undefined;
+    t.onExec = () => new Promise((resolve) => (pass = () => resolve({ exitCode: 0, stdout: '', stderr: '' })));
+    const listening = t.listening.bind(t);
+    t.listening = () => (pass?.(), listening());
+    const s = await settleOnFakeClock(waitUntilReady(t, Wait.forAll([Wait.forSuccessfulCommand('check'), Wait.forListeningPorts(5432)]), { timeoutMs: 1500 }));
+    expect(s.result).toEqual({ status: 'fulfilled', value: undefined });
+    expect(t.execs.length).toBe(1);
   });
 
   it('a timeout lists which parts were ready and what the others saw', async () => {
@@ -25,10 +36,10 @@ describe('Wait.forAll', () => {
   });
 
   it('one that can never hold fails the whole at once', async () => {
-    const start = Date.now();
-    const e = await waitUntilReady(new FakeWaitTarget(), Wait.forAll([Wait.forLogMessage('ready'), Wait.forHealthcheck()]), { timeoutMs: 5000 }).catch((x: Error) => x);
-    expect((e as Error).message).toContain('has no HEALTHCHECK');
-    expect(Date.now() - start).toBeLessThan(500);
+    vi.useFakeTimers();
+    const s = await settleOnFakeClock(waitUntilReady(new FakeWaitTarget(), Wait.forAll([Wait.forLogMessage('ready'), Wait.forHealthcheck()]), { timeoutMs: 5000 }));
+    expect((rejection(s) as Error).message).toContain('has no HEALTHCHECK');
+    expect(s.ms).toBe(0); // not after the log message's polls, nor at the deadline
   });
 
   it('checks its arguments', () => {

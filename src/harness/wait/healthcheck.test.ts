@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { rejection, settleOnFakeClock } from '../../../test/support/fake-clock.js';
 import { isMayflyError } from '../../core/errors.js';
 import { FakeWaitTarget } from './fake-target.js';
 import { healthcheckFromImageConfig, Wait, waitUntilReady, type Healthcheck } from './index.js';
@@ -32,11 +33,15 @@ describe('Wait.forHealthcheck', () => {
     const t = new FakeWaitTarget();
     t.print('ERROR: cannot open data directory', 'stderr');
     t.onExec = () => ({ exitCode: 1, stdout: '', stderr: 'connection refused\n' });
-    const start = Date.now();
-    const e = await waitUntilReady(t, Wait.forHealthcheck({ test: ['CMD-SHELL', 'check'], interval: 100 * MS, retries: 2 }), { timeoutMs: 5000 }).catch((x: unknown) => x);
+    // on Vitest's clock, so that the span is the code's own and a loaded machine cannot stretch it
+    vi.useFakeTimers();
+    const s = await settleOnFakeClock(waitUntilReady(t, Wait.forHealthcheck({ test: ['CMD-SHELL', 'check'], interval: 100 * MS, retries: 2 }), { timeoutMs: 5000 })).finally(() => vi.useRealTimers());
+    const e = rejection(s);
     expect(isMayflyError(e, 'CONTAINER_UNHEALTHY')).toBe(true);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(200);
-    expect(Date.now() - start).toBeLessThan(1500);
+    // the verdict at the first poll once two intervals have passed (the poll's pause is at most
+    // 250 ms): not earlier, and not at the 5 s deadline
+    expect(s.ms).toBeGreaterThanOrEqual(200);
+    expect(s.ms).toBeLessThan(200 + 250);
     expect((e as Error).message).toMatch(/^fake-1 is unhealthy: healthcheck CMD-SHELL `check` failed \d+ times in a row over .* \(retries 2, interval 100 ms\); the last run: exit 1: connection refused/);
     expect((e as Error).message).toContain('[stderr] ERROR: cannot open data directory');
   });

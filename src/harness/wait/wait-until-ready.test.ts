@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rejection, settleOnFakeClock } from '../../../test/support/fake-clock.js';
 import { isMayflyError, MayflyError } from '../../core/errors.js';
 import { after, FakeWaitTarget } from './fake-target.js';
 import { Wait, waitUntilReady, type WaitStrategy } from './index.js';
@@ -12,17 +13,19 @@ async function failure(p: Promise<unknown>): Promise<MayflyError> {
   return e;
 }
 
-function elapsed(start: number): number {
-  return Date.now() - start;
-}
-
 describe('waitUntilReady', () => {
+  // the tests that say how soon a wait ends run on Vitest's clock: a loaded machine cannot stretch it
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('resolves as soon as the strategy holds', async () => {
+    vi.useFakeTimers();
     const t = new FakeWaitTarget();
     t.listeningPorts = [5432];
-    const start = Date.now();
-    await waitUntilReady(t, Wait.forListeningPorts(5432), { timeoutMs: 1000 });
-    expect(elapsed(start)).toBeLessThan(200);
+    const s = await settleOnFakeClock(waitUntilReady(t, Wait.forListeningPorts(5432), { timeoutMs: 1000 }));
+    expect(s.result.status).toBe('fulfilled');
+    expect(s.ms).toBe(0); // the first attempt, before any pause
   });
 
   it('times out with what it waited for, for how long, what it last saw, the log and a hint', async () => {
@@ -51,13 +54,16 @@ describe('waitUntilReady', () => {
   });
 
   it('fails at once when the container exits, with its exit code and log, even while an attempt hangs', async () => {
+    vi.useFakeTimers();
     const t = new FakeWaitTarget();
     t.onExec = () => new Promise(() => {}); // never answers
     t.print('FATAL: no configuration file', 'stderr');
     after(100, () => t.exit(3));
-    const start = Date.now();
-    const e = await failure(waitUntilReady(t, Wait.forSuccessfulCommand('pg_isready'), { timeoutMs: 10_000 }));
-    expect(elapsed(start)).toBeLessThan(1000);
+    const s = await settleOnFakeClock(waitUntilReady(t, Wait.forSuccessfulCommand('pg_isready'), { timeoutMs: 10_000 }));
+    // noticed by the next exit check (every 50 ms), not at the 10 s deadline
+    expect(s.ms).toBeGreaterThanOrEqual(100);
+    expect(s.ms).toBeLessThanOrEqual(150);
+    const e = await failure(Promise.reject(rejection(s)));
     expect(e.code).toBe('CONTAINER_EXITED');
     expect(e.message).toMatch(/^fake-1 exited with code 3 after \d+ ms, while waiting for command `pg_isready` exiting 0/);
     expect(e.message).toContain('[stderr] FATAL: no configuration file');
@@ -93,12 +99,13 @@ describe('waitUntilReady', () => {
   });
 
   it('is cancelled by its signal, with the signal\'s reason', async () => {
+    vi.useFakeTimers();
     const t = new FakeWaitTarget();
     const c = new AbortController();
     after(50, () => c.abort(new Error('test over')));
-    const start = Date.now();
-    await expect(waitUntilReady(t, Wait.forLogMessage('never'), { signal: c.signal })).rejects.toThrow('test over');
-    expect(elapsed(start)).toBeLessThan(500);
+    const s = await settleOnFakeClock(waitUntilReady(t, Wait.forLogMessage('never'), { signal: c.signal }));
+    expect(rejection(s)).toMatchObject({ message: 'test over' });
+    expect(s.ms).toBe(50); // at the abort, not at a poll's next attempt nor at the 60 s default deadline
     await expect(waitUntilReady(t, Wait.forLogMessage('never'), { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
   });
 
@@ -120,10 +127,11 @@ describe('waitUntilReady', () => {
   });
 
   it('a strategy that can never hold fails at once, not at the deadline', async () => {
-    const start = Date.now();
-    const e = await failure(waitUntilReady(new FakeWaitTarget(), Wait.forHealthcheck(), { timeoutMs: 10_000 }));
+    vi.useFakeTimers();
+    const s = await settleOnFakeClock(waitUntilReady(new FakeWaitTarget(), Wait.forHealthcheck(), { timeoutMs: 10_000 }));
+    expect(s.ms).toBe(0);
+    const e = await failure(Promise.reject(rejection(s)));
     expect(e.code).toBe('INVALID_OPTION');
     expect(e.message).toContain('has no HEALTHCHECK');
-    expect(elapsed(start)).toBeLessThan(500);
   });
 });
