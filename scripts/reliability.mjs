@@ -3,9 +3,9 @@
 // SIGKILLs, registry faults, ENOSPC, the keeper killed, load (1,000 cycles, 100 containers, 8
 // workers x 10, 50 CLI commands) and bad input at 1,000 runs per property — as root and, when run
 // as root, again as an unprivileged user; then the figures in bench/results/reliability.md.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -20,25 +20,50 @@ const settings = {
   MAYFLY_RELIABILITY_CYCLES: process.env.MAYFLY_RELIABILITY_CYCLES ?? '1000',
 };
 
-function run(who) {
+async function run(who) {
   const log = join(logs, `${who}.jsonl`);
   writeFileSync(log, '');
   chmodSync(log, 0o666);
+  // Vitest's own account of each test, so that a failed run names what failed
+  const report = join(logs, `${who}-vitest.json`);
   const env = { ...process.env, ...settings, MAYFLY_RELIABILITY_LOG: log };
+  const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
   // one file at a time: load figures and kill timings mean little while other files compete for the 2 cores
   const args = who === 'root' || process.getuid() !== 0
-    ? [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--fileParallelism=false', ...files]
-    : [join(root, 'test/support/run-as-unprivileged.mjs'), '--fileParallelism=false', ...files];
+    ? [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--fileParallelism=false', ...reporters, ...files]
+    : [join(root, 'test/support/run-as-unprivileged.mjs'), '--fileParallelism=false', ...reporters, ...files];
+  // the machine is shared: the 1-minute load average, sampled through the run, says how busy it was
+  const load = [loadavg()[0]];
+  const sampler = setInterval(() => load.push(loadavg()[0]), 30_000);
   const started = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const status = await new Promise((done) => {
+    spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }).on('close', (code) => done(code));
+  });
+  clearInterval(sampler);
+  load.push(loadavg()[0]);
   const entries = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return { who, passed: r.status === 0, minutes: (Date.now() - started) / 60000, entries };
+  const tests = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined;
+  const failed = (tests?.testResults ?? []).flatMap((f) => {
+    const file = f.name.replace(/^.*?\/test\//, 'test/');
+    const cases = f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${file}: ${a.fullName}`);
+    // a file that failed outside its tests (a hook, an import)
+    return cases.length || f.status !== 'failed' ? cases : [`${file}: ${f.message.split('\n')[0]}`];
+  });
+  return {
+    who,
+    passed: status === 0,
+    minutes: (Date.now() - started) / 60000,
+    entries,
+    tests: tests && { passed: tests.numPassedTests, failed: tests.numFailedTests, skipped: tests.numPendingTests + tests.numTodoTests },
+    failed,
+    load: { min: Math.min(...load), mean: load.reduce((a, b) => a + b, 0) / load.length, max: Math.max(...load) },
+  };
 }
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const results = [run(process.getuid() === 0 ? 'root' : 'user')];
-if (process.getuid() === 0) results.push(run('mfuser'));
+const results = [await run(process.getuid() === 0 ? 'root' : 'user')];
+if (process.getuid() === 0) results.push(await run('mfuser'));
 rmSync(logs, { recursive: true, force: true });
 
 const count = (es, kind) => es.filter((e) => e.kind === kind);
@@ -50,12 +75,14 @@ const lines = [
   '# Reliability and security figures',
   '',
   `\`npm run reliability\`, ${new Date().toISOString().slice(0, 10)}, on ${process.arch} Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}.`,
-  `Settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Test files run one at a time.`,
+  `Settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Test files run one at a time, on ${availableParallelism()} cores shared with whatever else the machine ran (the load row).`,
   '',
   '| | ' + results.map((r) => r.who).join(' | ') + ' |',
   '|---|' + results.map(() => '---:').join('|') + '|',
   `| suite passed | ${results.map((r) => (r.passed ? 'yes' : '**no**')).join(' | ')} |`,
+  `| tests passed / failed / skipped | ${results.map((r) => (r.tests ? `${r.tests.passed} / ${r.tests.failed} / ${r.tests.skipped}` : '?')).join(' | ')} |`,
   `| minutes | ${results.map((r) => fmt(r.minutes)).join(' | ')} |`,
+  `| load average (1 min) through the run: min / mean / max | ${results.map((r) => `${fmt(r.load.min)} / ${fmt(r.load.mean)} / ${fmt(r.load.max)}`).join(' | ')} |`,
   `| escape attempts blocked | ${results.map((r) => sum(count(r.entries, 'blocked'))).join(' | ')} |`,
   `| escape attempts skipped (see below) | ${results.map((r) => sum(count(r.entries, 'skipped'))).join(' | ')} |`,
   `| SIGKILLs survived | ${results.map((r) => sum(count(r.entries, 'kill'))).join(' | ')} |`,
@@ -63,6 +90,9 @@ const lines = [
   `| bad inputs tried | ${results.map((r) => sum(count(r.entries, 'inputs'))).join(' | ')} |`,
   `| leftovers found (must be 0) | ${results.map((r) => sum(count(r.entries, 'leftover'))).join(' | ')} |`,
 ];
+for (const r of results.filter((r) => r.failed.length)) {
+  lines.push('', `## Failed, ${r.who}`, '', ...r.failed.map((f) => `- ${f}`));
+}
 for (const r of results) {
   const cycles = count(r.entries, 'figure').find((e) => e.what === 'start/remove cycles');
   if (cycles) {
