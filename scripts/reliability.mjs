@@ -60,11 +60,22 @@ async function run(who) {
   };
 }
 
-const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-const results = [await run(process.getuid() === 0 ? 'root' : 'user')];
-if (process.getuid() === 0) results.push(await run('mfuser'));
-rmSync(logs, { recursive: true, force: true });
+/** Runs both users (or this one), keeping the raw results so that the table can be written again (`--report-from FILE`). */
+async function runAll() {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+  const results = [await run(process.getuid() === 0 ? 'root' : 'user')];
+  if (process.getuid() === 0) results.push(await run('mfuser'));
+  rmSync(logs, { recursive: true, force: true });
+  const raw = join(tmpdir(), 'mayfly-reliability-last.json');
+  writeFileSync(raw, JSON.stringify({ date: new Date().toISOString(), results }));
+  console.log(`raw results: ${raw}`);
+  return { date: new Date().toISOString(), results };
+}
+
+const from = process.argv.indexOf('--report-from');
+const { date, results } = from > 0 ? JSON.parse(readFileSync(process.argv[from + 1], 'utf8')) : await runAll();
+if (from > 0) rmSync(logs, { recursive: true, force: true });
 
 const count = (es, kind) => es.filter((e) => e.kind === kind);
 const sum = (es) => es.reduce((n, e) => n + (e.value ?? 1), 0);
@@ -74,7 +85,7 @@ const fmt = (n, d = 1) => (Math.abs(n) < 0.05 ? '0' : n.toFixed(d));
 const lines = [
   '# Reliability and security figures',
   '',
-  `\`npm run reliability\`, ${new Date().toISOString().slice(0, 10)}, on ${process.arch} Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}.`,
+  `\`npm run reliability\`, ${date.slice(0, 10)}, on ${process.arch} Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}.`,
   `Settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Test files run one at a time, on ${availableParallelism()} cores shared with whatever else the machine ran (the load row).`,
   '',
   '| | ' + results.map((r) => r.who).join(' | ') + ' |',
@@ -85,7 +96,9 @@ const lines = [
   `| load average (1 min) through the run: min / mean / max | ${results.map((r) => `${fmt(r.load.min)} / ${fmt(r.load.mean)} / ${fmt(r.load.max)}`).join(' | ')} |`,
   `| escape attempts blocked | ${results.map((r) => sum(count(r.entries, 'blocked'))).join(' | ')} |`,
   `| escape attempts skipped (see below) | ${results.map((r) => sum(count(r.entries, 'skipped'))).join(' | ')} |`,
-  `| SIGKILLs survived | ${results.map((r) => sum(count(r.entries, 'kill'))).join(' | ')} |`,
+  // a kill point the process had already passed (it ended on its own) killed nothing: not counted as survived
+  `| SIGKILLs survived | ${results.map((r) => sum(count(r.entries, 'kill').filter((e) => !e.what.includes('nothing to kill')))).join(' | ')} |`,
+  `| kill points reached after the victim had ended (nothing killed) | ${results.map((r) => sum(count(r.entries, 'kill').filter((e) => e.what.includes('nothing to kill')))).join(' | ')} |`,
   `| faults injected (registry, disk) | ${results.map((r) => sum(count(r.entries, 'fault'))).join(' | ')} |`,
   `| bad inputs tried | ${results.map((r) => sum(count(r.entries, 'inputs'))).join(' | ')} |`,
   `| leftovers found (must be 0) | ${results.map((r) => sum(count(r.entries, 'leftover'))).join(' | ')} |`,
@@ -112,7 +125,7 @@ for (const r of results) {
   lines.push('', `## What was tried, ${r.who}`, '', '| kind | what | count |', '|---|---|---:|');
   for (const kind of ['blocked', 'skipped', 'kill', 'fault']) {
     const es = count(r.entries, kind);
-    const keyed = kind === 'kill' ? (e) => e.what.replace(/ after \d+ ms.*$/, '') : (e) => e.what;
+    const keyed = kind === 'kill' ? (e) => e.what.replace(/ after \d+ ms.*$/, '') + (e.what.includes('nothing to kill') ? ' (had ended: nothing killed)' : '') : (e) => e.what;
     for (const [what, n] of groupBy(es, keyed)) lines.push(`| ${kind} | ${what.replaceAll('|', '\\|')} | ${n} |`);
   }
 }
