@@ -117,7 +117,8 @@ for (const r of results) {
       '|---|---:|---:|---:|',
       `| open descriptors | ${cycles.fds[0]} | ${cycles.fds[1]} | ${fmt(cycles.fdsPer1000, 2)} |`,
       `| threads | ${cycles.threads[0]} | ${cycles.threads[1]} | ${fmt(cycles.threadsPer1000, 2)} |`,
-      `| RSS (MiB) | ${cycles.rssMb[0]} | ${cycles.rssMb[1]} | ${fmt(cycles.rssMbPer1000, 2)} MiB |`,
+      `| RSS after a full garbage collection (MiB) | ${cycles.rssMb[0]} | ${cycles.rssMb[1]} | ${fmt(cycles.rssMbPer1000, 2)} MiB |`,
+      ...(cycles.heapMb ? [`| V8 heap in use after it (MiB) | ${cycles.heapMb[0]} | ${cycles.heapMb[1]} | ${fmt(cycles.heapMbPer1000, 2)} MiB |`] : []),
     );
   }
   const figures = count(r.entries, 'figure').filter((e) => e !== cycles);
