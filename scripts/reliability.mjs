@@ -3,9 +3,9 @@
 // SIGKILLs, registry faults, ENOSPC, the keeper killed, load (1,000 cycles, 100 containers, 8
 // workers x 10, 50 CLI commands) and bad input at 1,000 runs per property — as root and, when run
 // as root, again as an unprivileged user; then the figures in bench/results/reliability.md.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -20,26 +20,62 @@ const settings = {
   MAYFLY_RELIABILITY_CYCLES: process.env.MAYFLY_RELIABILITY_CYCLES ?? '1000',
 };
 
-function run(who) {
+async function run(who) {
   const log = join(logs, `${who}.jsonl`);
   writeFileSync(log, '');
   chmodSync(log, 0o666);
+  // Vitest's own account of each test, so that a failed run names what failed
+  const report = join(logs, `${who}-vitest.json`);
   const env = { ...process.env, ...settings, MAYFLY_RELIABILITY_LOG: log };
+  const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
   // one file at a time: load figures and kill timings mean little while other files compete for the 2 cores
   const args = who === 'root' || process.getuid() !== 0
-    ? [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--fileParallelism=false', ...files]
-    : [join(root, 'test/support/run-as-unprivileged.mjs'), '--fileParallelism=false', ...files];
+    ? [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--fileParallelism=false', ...reporters, ...files]
+    : [join(root, 'test/support/run-as-unprivileged.mjs'), '--fileParallelism=false', ...reporters, ...files];
+  // the machine is shared: the 1-minute load average, sampled through the run, says how busy it was
+  const load = [loadavg()[0]];
+  const sampler = setInterval(() => load.push(loadavg()[0]), 30_000);
   const started = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const status = await new Promise((done) => {
+    spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }).on('close', (code) => done(code));
+  });
+  clearInterval(sampler);
+  load.push(loadavg()[0]);
   const entries = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return { who, passed: r.status === 0, minutes: (Date.now() - started) / 60000, entries };
+  const tests = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined;
+  const failed = (tests?.testResults ?? []).flatMap((f) => {
+    const file = f.name.replace(/^.*?\/test\//, 'test/');
+    const cases = f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${file}: ${a.fullName}`);
+    // a file that failed outside its tests (a hook, an import)
+    return cases.length || f.status !== 'failed' ? cases : [`${file}: ${f.message.split('\n')[0]}`];
+  });
+  return {
+    who,
+    passed: status === 0,
+    minutes: (Date.now() - started) / 60000,
+    entries,
+    tests: tests && { passed: tests.numPassedTests, failed: tests.numFailedTests, skipped: tests.numPendingTests + tests.numTodoTests },
+    failed,
+    load: { min: Math.min(...load), mean: load.reduce((a, b) => a + b, 0) / load.length, max: Math.max(...load) },
+  };
 }
 
-const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-const results = [run(process.getuid() === 0 ? 'root' : 'user')];
-if (process.getuid() === 0) results.push(run('mfuser'));
-rmSync(logs, { recursive: true, force: true });
+/** Runs both users (or this one), keeping the raw results so that the table can be written again (`--report-from FILE`). */
+async function runAll() {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+  const results = [await run(process.getuid() === 0 ? 'root' : 'user')];
+  if (process.getuid() === 0) results.push(await run('mfuser'));
+  rmSync(logs, { recursive: true, force: true });
+  const raw = join(tmpdir(), 'mayfly-reliability-last.json');
+  writeFileSync(raw, JSON.stringify({ date: new Date().toISOString(), results }));
+  console.log(`raw results: ${raw}`);
+  return { date: new Date().toISOString(), results };
+}
+
+const from = process.argv.indexOf('--report-from');
+const { date, results } = from > 0 ? JSON.parse(readFileSync(process.argv[from + 1], 'utf8')) : await runAll();
+if (from > 0) rmSync(logs, { recursive: true, force: true });
 
 const count = (es, kind) => es.filter((e) => e.kind === kind);
 const sum = (es) => es.reduce((n, e) => n + (e.value ?? 1), 0);
@@ -49,20 +85,27 @@ const fmt = (n, d = 1) => (Math.abs(n) < 0.05 ? '0' : n.toFixed(d));
 const lines = [
   '# Reliability and security figures',
   '',
-  `\`npm run reliability\`, ${new Date().toISOString().slice(0, 10)}, on ${process.arch} Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}.`,
-  `Settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Test files run one at a time.`,
+  `\`npm run reliability\`, ${date.slice(0, 10)}, on ${process.arch} Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}.`,
+  `Settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Test files run one at a time, on ${availableParallelism()} cores shared with whatever else the machine ran (the load row).`,
   '',
   '| | ' + results.map((r) => r.who).join(' | ') + ' |',
   '|---|' + results.map(() => '---:').join('|') + '|',
   `| suite passed | ${results.map((r) => (r.passed ? 'yes' : '**no**')).join(' | ')} |`,
+  `| tests passed / failed / skipped | ${results.map((r) => (r.tests ? `${r.tests.passed} / ${r.tests.failed} / ${r.tests.skipped}` : '?')).join(' | ')} |`,
   `| minutes | ${results.map((r) => fmt(r.minutes)).join(' | ')} |`,
+  `| load average (1 min) through the run: min / mean / max | ${results.map((r) => `${fmt(r.load.min)} / ${fmt(r.load.mean)} / ${fmt(r.load.max)}`).join(' | ')} |`,
   `| escape attempts blocked | ${results.map((r) => sum(count(r.entries, 'blocked'))).join(' | ')} |`,
   `| escape attempts skipped (see below) | ${results.map((r) => sum(count(r.entries, 'skipped'))).join(' | ')} |`,
-  `| SIGKILLs survived | ${results.map((r) => sum(count(r.entries, 'kill'))).join(' | ')} |`,
+  // a kill point the process had already passed (it ended on its own) killed nothing: not counted as survived
+  `| SIGKILLs survived | ${results.map((r) => sum(count(r.entries, 'kill').filter((e) => !e.what.includes('nothing to kill')))).join(' | ')} |`,
+  `| kill points reached after the victim had ended (nothing killed) | ${results.map((r) => sum(count(r.entries, 'kill').filter((e) => e.what.includes('nothing to kill')))).join(' | ')} |`,
   `| faults injected (registry, disk) | ${results.map((r) => sum(count(r.entries, 'fault'))).join(' | ')} |`,
   `| bad inputs tried | ${results.map((r) => sum(count(r.entries, 'inputs'))).join(' | ')} |`,
   `| leftovers found (must be 0) | ${results.map((r) => sum(count(r.entries, 'leftover'))).join(' | ')} |`,
 ];
+for (const r of results.filter((r) => r.failed.length)) {
+  lines.push('', `## Failed, ${r.who}`, '', ...r.failed.map((f) => `- ${f}`));
+}
 for (const r of results) {
   const cycles = count(r.entries, 'figure').find((e) => e.what === 'start/remove cycles');
   if (cycles) {
@@ -74,7 +117,8 @@ for (const r of results) {
       '|---|---:|---:|---:|',
       `| open descriptors | ${cycles.fds[0]} | ${cycles.fds[1]} | ${fmt(cycles.fdsPer1000, 2)} |`,
       `| threads | ${cycles.threads[0]} | ${cycles.threads[1]} | ${fmt(cycles.threadsPer1000, 2)} |`,
-      `| RSS (MiB) | ${cycles.rssMb[0]} | ${cycles.rssMb[1]} | ${fmt(cycles.rssMbPer1000, 2)} MiB |`,
+      `| RSS after a full garbage collection (MiB) | ${cycles.rssMb[0]} | ${cycles.rssMb[1]} | ${fmt(cycles.rssMbPer1000, 2)} MiB |`,
+      ...(cycles.heapMb ? [`| V8 heap in use after it (MiB) | ${cycles.heapMb[0]} | ${cycles.heapMb[1]} | ${fmt(cycles.heapMbPer1000, 2)} MiB |`] : []),
     );
   }
   const figures = count(r.entries, 'figure').filter((e) => e !== cycles);
@@ -82,7 +126,7 @@ for (const r of results) {
   lines.push('', `## What was tried, ${r.who}`, '', '| kind | what | count |', '|---|---|---:|');
   for (const kind of ['blocked', 'skipped', 'kill', 'fault']) {
     const es = count(r.entries, kind);
-    const keyed = kind === 'kill' ? (e) => e.what.replace(/ after \d+ ms.*$/, '') : (e) => e.what;
+    const keyed = kind === 'kill' ? (e) => e.what.replace(/ after \d+ ms.*$/, '') + (e.what.includes('nothing to kill') ? ' (had ended: nothing killed)' : '') : (e) => e.what;
     for (const [what, n] of groupBy(es, keyed)) lines.push(`| ${kind} | ${what.replaceAll('|', '\\|')} | ${n} |`);
   }
 }

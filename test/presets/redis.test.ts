@@ -24,13 +24,27 @@ function rawCommand(host: string, port: number, command: string): Promise<string
   });
 }
 
+/**
+ * `fn`, and if it fails, the error says what the container was doing then: session 3's CI once got
+ * a bare ECONNREFUSED on the published port here, and nothing more to go on.
+ */
+async function explained<T>(r: presets.StartedRedis, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const listening = await r.container.listening().then((ports) => ports.join(',') || 'none', (le: Error) => `unknown (${le.message})`);
+    const output = await r.output().then((o) => o.trim().split('\n').slice(-5).join(' | '), () => '');
+    throw new Error(`${(e as Error).message} — container ${r.name} is ${r.container.status}, published ${JSON.stringify(r.ports())}, listening inside on ${listening}; last output: ${output}`, { cause: e });
+  }
+}
+
 describe('presets.redis', () => {
   it('answers ioredis at connectionString() as soon as it returns; nothing persisted, /data on tmpfs', async () => {
     await using r = await presets.redis();
     expect(r.connectionString()).toBe(`redis://127.0.0.1:${r.mappedPort}`);
     const client = new Redis(r.connectionString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
-      await client.connect();
+      await explained(r, () => client.connect());
       expect(await client.ping()).toBe('PONG');
       await client.set('greeting', 'hello from mayfly');
       expect(await client.get('greeting')).toBe('hello from mayfly');
@@ -46,10 +60,10 @@ describe('presets.redis', () => {
     await using r = await presets.redis({ password: 's3cret/:@', args: ['--maxmemory', '32mb'] });
     expect(r.connectionString()).toBe(`redis://:${encodeURIComponent('s3cret/:@')}@127.0.0.1:${r.mappedPort}`);
     // without the password, in redis's own protocol (a client library would fail at its handshake)
-    expect(await rawCommand(r.host, r.mappedPort, 'GET x')).toMatch(/^-NOAUTH/);
+    expect(await explained(r, () => rawCommand(r.host, r.mappedPort, 'GET x'))).toMatch(/^-NOAUTH/);
     const client = new Redis(r.connectionString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
-      await client.connect();
+      await explained(r, () => client.connect());
       expect(await client.config('GET', 'maxmemory')).toEqual(['maxmemory', String(32 * 1024 * 1024)]);
     } finally {
       client.disconnect();

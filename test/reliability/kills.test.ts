@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/engine/runtime.js';
-import { containerIds, findProcess, homeProcesses, leftovers, settled, type Proc } from '../support/leftovers.js';
+import { containerIds, homeProcesses, leftovers, settled, type Proc } from '../support/leftovers.js';
 import { pushImage } from '../support/images.js';
 import { tarOf } from '../support/registry.js';
 import { record } from '../support/reliability-log.js';
@@ -91,8 +91,17 @@ function spawnOwner(scenario: Scenario): ChildProcess {
 
 async function stopKeeperOf(h: string): Promise<void> {
   spawnSync(process.execPath, [join(ROOT, 'bin/mayfly.js'), 'compose', '-f', join(base, 'compose/compose.yaml'), '-p', 'kills', 'down'], { env: { ...env, MAYFLY_HOME: h }, stdio: 'ignore', timeout: 30_000 });
-  const keeper = findProcess(h, 'keeper/main.js');
-  if (keeper) process.kill(keeper, 'SIGTERM');
+  // Every keeper of the home, not the first one found: a keeper the killed CLI started may still be
+  // loading when the one `down` started takes the lock. That one would leave on its own (the lock
+  // is taken), but it has the lower pid, and signalling only it left the serving keeper running.
+  for (const p of homeProcesses(h)) {
+    if (!p.cmd.startsWith(process.execPath) || !p.cmd.includes('keeper/main.js')) continue;
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
   await settled(h);
 }
 
@@ -157,13 +166,16 @@ function isDescendant(pid: number, ancestor: number): boolean {
 describe(`SIGKILL at random points (${KILLS} kills, seed ${SEED})`, () => {
   it('leaves nothing behind and the store whole, whatever is killed when', async () => {
     const problems: string[] = [];
-    const cases = PLAN.flatMap(([s, targets]) => targets.map((t) => [s, t] as const));
+    // MAYFLY_RELIABILITY_CASES=compose/sandbox,stop/owner: only those, to replay a failing case
+    const only = process.env.MAYFLY_RELIABILITY_CASES?.split(',');
+    const cases = PLAN.flatMap(([s, targets]) => targets.map((t) => [s, t] as const)).filter(([s, t]) => !only || only.includes(`${s}/${t}`));
     for (let n = 0; n < KILLS; n++) {
       const [scenario, target] = cases[n % cases.length]!;
       const found = await killOnce(n, scenario, target);
       record('leftover', `${scenario}/${target}`, found.length ? found.length - 1 : 0);
       problems.push(...found);
     }
-    expect(problems).toEqual([]);
+    // the lines themselves: a diff of a long array shows only its length
+    expect(problems, problems.join('\n')).toEqual([]);
   }, 60_000 + KILLS * 30_000);
 });

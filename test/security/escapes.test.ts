@@ -295,14 +295,17 @@ describe('the host network', () => {
     countAttempt('blocked', 'abstract socket from none');
   });
 
-  it('a user-defined network: no host loopback service, no abstract socket of the host', async () => {
+  it('a user-defined network and the default bridge: no host loopback service, no abstract socket of the host', async () => {
     const n = net();
     try {
-      const { out } = await attempt(`${probe(port(loopback))}; ${abstractProbe}`, { network: n });
-      expect(out).not.toMatch(/secret/);
-      expect(out).toContain('abstract-refused');
-      countAttempt('blocked', 'host loopback from a network');
-      countAttempt('blocked', 'abstract socket from a network');
+      // the default bridge (where `mayfly run` puts a container without --network) is a network of its own kind: no record, no names
+      for (const [network, what] of [[n, 'a network'], ['bridge', 'the default bridge']] as const) {
+        const { out } = await attempt(`${probe(port(loopback))}; ${abstractProbe}`, { network });
+        expect(out).not.toMatch(/secret/);
+        expect(out).toContain('abstract-refused');
+        countAttempt('blocked', `host loopback from ${what}`);
+        countAttempt('blocked', `abstract socket from ${what}`);
+      }
     } finally {
       runtime().removeNetwork(n);
     }

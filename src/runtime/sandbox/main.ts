@@ -29,6 +29,7 @@ import type { StartLimits } from '../shim/plan.js';
 import { loadImages, removeStorePaths } from './image-ops.js';
 import { chooseLauncher, type Launcher } from './launcher.js';
 import { Trash } from './trash.js';
+import { ownMemory } from './own-memory.js';
 import { copyIn, copyOut, pathKind } from './copy.js';
 import { volumesToRemove } from '../volumes.js';
 import { SandboxNetworks } from '../../network/sandbox-networks.js';
@@ -266,6 +267,8 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       return { kind: await get(req.args.id).withRoot(async (root) => pathKind(root, req.args.path)) };
     case 'listening':
       return { tcp: get(req.args.id).listening() };
+    case 'memory':
+      return ownMemory(req.args.gc);
     case 'remove': {
       const c = containers.get(req.args.id);
       if (!c) return null;

@@ -10,6 +10,7 @@ import type { ImageRecord, LayerRecord } from '../../image/store/image-store.js'
 import type { CopyPlan } from '../../image/layer/copy-plan.js';
 import type { ContainerStats, ExecResult } from '../../model/container-types.js';
 import type { SnapshotCommit, SnapshotLookup } from '../../image/snapshot/snapshot-store.js';
+import type { OwnMemory } from './own-memory.js';
 
 export interface ContainerCreate {
   id: string;
@@ -86,6 +87,8 @@ export interface RequestMap {
   'path-kind': { args: { id: string; path: string }; result: { kind: 'dir' | 'file' | 'missing' } };
   /** TCP ports listening inside the container's network namespace */
   listening: { args: { id: string }; result: { tcp: number[] } };
+  /** the sandbox's own memory, after a full garbage collection when `gc` (leak checks) */
+  memory: { args: { gc: boolean }; result: OwnMemory };
   remove: { args: { id: string; force: boolean }; result: null };
   /** bytes in the container's writable layer */
   'disk-usage': { args: { id: string }; result: { rw: number } };
