@@ -51,10 +51,13 @@ const FAST: Record<string, string> = {
   // MySQL's (on by default) costs start-up time and memory; MariaDB has it off already
   'loose-performance-schema': 'OFF',
   // Start-up work that grows with these sizes and buys a test database nothing (measured in
-  // bench/results/database-start-profile.md): MariaDB fills its Aria page cache (the system
-  // tables' engine) and MyISAM key cache at start, 128 MB each by default; InnoDB writes its
-  // temporary tablespace out in full (12 MB) and reads and writes a buffer pool dump around
-  // every start and stop.
+  // bench/results/database-start-profile.md): the server prepares its caches at start — the Aria
+  // page cache (MariaDB's system tables) and MyISAM key cache, 128 MB each by default, InnoDB's
+  // buffer pool (128 MB) and log buffer (16 MB) — writes its temporary tablespace out in full
+  // (12 MB) and reads and writes a buffer pool dump around every start and stop. `config` raises
+  // any of them for a suite with more data.
+  'loose-innodb-buffer-pool-size': '32M',
+  'loose-innodb-log-buffer-size': '2M',
   'loose-aria-pagecache-buffer-size': '8M',
   'loose-key-buffer-size': '8M',
   'loose-innodb-temp-data-file-path': 'ibtmp1:1M:autoextend',
