@@ -50,6 +50,19 @@ const FAST: Record<string, string> = {
   'loose-innodb-log-file-size': '8M',
   // MySQL's (on by default) costs start-up time and memory; MariaDB has it off already
   'loose-performance-schema': 'OFF',
+  // Start-up work that grows with these sizes and buys a test database nothing (measured in
+  // bench/results/database-start-profile.md): the server prepares its caches at start — the Aria
+  // page cache (MariaDB's system tables) and MyISAM key cache, 128 MB each by default, InnoDB's
+  // buffer pool (128 MB) and log buffer (16 MB) — writes its temporary tablespace out in full
+  // (12 MB) and reads and writes a buffer pool dump around every start and stop. `config` raises
+  // any of them for a suite with more data.
+  'loose-innodb-buffer-pool-size': '32M',
+  'loose-innodb-log-buffer-size': '2M',
+  'loose-aria-pagecache-buffer-size': '8M',
+  'loose-key-buffer-size': '8M',
+  'loose-innodb-temp-data-file-path': 'ibtmp1:1M:autoextend',
+  'loose-innodb-buffer-pool-load-at-startup': 'OFF',
+  'loose-innodb-buffer-pool-dump-at-shutdown': 'OFF',
 };
 
 const name = z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, { message: 'expected 1 to 64 letters, digits, _ or $' });

@@ -30,8 +30,13 @@ const POSTGRES_QUERY: QueryDialect = {
 /** upstream's PGDATA up to 17; 18 moved it, and refuses a mount at this path only when PGDATA is elsewhere */
 const PGDATA = '/var/lib/postgresql/data';
 
-/** Settings that trade durability for speed: right for a throwaway database (Testcontainers sets the first). */
-const FAST: Record<string, string> = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+/**
+ * Settings that trade durability for speed: right for a throwaway database (Testcontainers sets the
+ * first). And a smaller shared memory: the server initialises it at every start, and 128 MB of it
+ * (the default) cost more start-up time than a test database's few tables ever win back
+ * (bench/results/database-start-profile.md); `config` raises it for a suite that needs more.
+ */
+const FAST: Record<string, string> = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', shared_buffers: '16MB', huge_pages: 'off' };
 
 const identifier = z
   .string()
