@@ -48,9 +48,21 @@ const ARGS: ArgsOf = {
   'controlling-terminal': (s) => ({ ints: [], strs: [s.path] }),
   'readonly-path': (s) => ({ ints: [], strs: [s.root, s.path] }),
   'mask-path': (s) => ({ ints: [], strs: [s.root, s.path] }),
-  seccomp: (s) => ({ ints: [s.filter.length / 4], strs: [], blob: encode(unflatten(s.filter)) }),
+  seccomp: (s) => ({ ints: [s.filter.length / 4], strs: [], blob: seccompBlob(s.filter) }),
   'seed-tmpfs': nodeOnly,
 };
+
+/**
+ * The encoded form of each filter program seen (seccomp/index.ts hands out one array per set of
+ * capabilities): encoding one took more time than the rest of a start's plan.
+ */
+const blobs = new WeakMap<readonly number[], Buffer>();
+
+function seccompBlob(filter: readonly number[]): Buffer {
+  let blob = blobs.get(filter);
+  if (!blob) blobs.set(filter, (blob = encode(unflatten(filter))));
+  return blob;
+}
 
 class Writer {
   private buf = Buffer.alloc(4096);
@@ -75,7 +87,12 @@ class Writer {
 
   i64(v: number | bigint): void {
     this.room(8);
-    this.length = this.buf.writeBigInt64LE(BigInt(v), this.length);
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      // two halves: no BigInt made for each of the plan's many small numbers
+      this.buf.writeUInt32LE(v >>> 0, this.length);
+      this.buf.writeInt32LE(Math.floor(v / 2 ** 32), this.length + 4);
+      this.length += 8;
+    } else this.length = this.buf.writeBigInt64LE(BigInt(v), this.length);
   }
 
   bytes(b: Uint8Array): void {
@@ -85,12 +102,13 @@ class Writer {
   }
 
   string(s: string, what: string): void {
-    const b = Buffer.from(s, 'utf8');
     // C strings end at the first zero byte: one inside would silently cut a path or an argument
-    if (b.includes(0)) throw new MayflyError('INVALID_OPTION', `${what} contains a NUL byte`, { details: { value: s } });
-    this.u32(b.length);
-    this.bytes(b);
-    this.bytes(Buffer.of(0));
+    if (s.includes('\0')) throw new MayflyError('INVALID_OPTION', `${what} contains a NUL byte`, { details: { value: s } });
+    const n = Buffer.byteLength(s, 'utf8');
+    this.u32(n);
+    this.room(n + 1);
+    this.length += this.buf.write(s, this.length, n, 'utf8');
+    this.buf[this.length++] = 0;
   }
 
   patchU32(at: number, v: number): void {
