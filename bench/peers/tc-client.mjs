@@ -17,7 +17,7 @@ export async function startTcWorker(env) {
   let next = 0;
   let exited = false;
   const ready = new Promise((resolve, reject) => {
-    child.on('message', (m) => {
+    child.on('message', (/** @type {any} */ m) => {
       if (m.ready) return resolve(undefined);
       const p = pending.get(m.id);
       pending.delete(m.id);

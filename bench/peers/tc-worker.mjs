@@ -70,7 +70,7 @@ async function stopMany() {
 
 const ops = { service, startMany, stopMany };
 
-process.on('message', async (m) => {
+process.on('message', async (/** @type {any} */ m) => {
   // a test process that ends: what it leaves is its teardown's (and Ryuk's) business
   if (m.op === 'exit') process.exit(0);
   try {
