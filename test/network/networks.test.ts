@@ -135,12 +135,17 @@ describe('user-defined networks', () => {
       }
       return false;
     };
-    const spareSlirps = () =>
-      readdirSync('/proc')
-        .filter((d) => /^\d+$/.test(d))
-        .map((d) => ({ d, c: read(`/proc/${d}/cmdline`) }))
-        .filter(({ d, c }) => c.split('\0')[0]!.endsWith('slirp4netns') && c.includes('/spares/spare') && ours(d))
-        .map(({ c }) => c);
+    // one per spare: slirp4netns forks a short-lived child with its own command line while it sets
+    // up the namespace's tap device, which a plain count took for another spare
+    const spareSlirps = () => [
+      ...new Set(
+        readdirSync('/proc')
+          .filter((d) => /^\d+$/.test(d))
+          .map((d) => ({ d, c: read(`/proc/${d}/cmdline`) }))
+          .filter(({ d, c }) => c.split('\0')[0]!.endsWith('slirp4netns') && c.includes('/spares/spare') && ours(d))
+          .map(({ c }) => c),
+      ),
+    ];
     const outbound = outboundSupport().usable;
     const webs: Container[] = [];
     try {
