@@ -29,7 +29,7 @@ const steps = [
 function nativeOnce() {
   const r = startNative(steps, [-1, 1, 2], { nsFlags: START_NAMESPACES });
   if (!r.made || r.failure) throw new Error(r.failure.message);
-  return exits.watch(r.pidfd); // SIGCHLD, then waitid on the pidfd
+  return exits.watch(r.pidfd, r.pid); // SIGCHLD, then waitid on the pidfd
 }
 const spawnOnce = (file, args) =>
   new Promise((resolve, reject) => {

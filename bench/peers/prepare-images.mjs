@@ -24,7 +24,7 @@ const rt = await Runtime.start({ home: join(workDir, 'busybox-image-home'), onWa
 const ref = `${registry}/bench/busybox:1`;
 let images;
 try {
-  const debian = await unpackDebianBase(rt, debianBaseTar(CACHE, () => log('making the Debian base with mmdebstrap (~15 s)')), busybox, workDir);
+  const debian = await unpackDebianBase(rt, await debianBaseTar(CACHE, () => log('making the Debian base with mmdebstrap (~15 s)')), busybox, workDir);
   try {
     images = await prepareLookalikeImages({ registry, cacheDir: CACHE, debianRootfs: debian, workDir, log });
   } finally {

@@ -21,7 +21,7 @@ function has(rt, ref) {
 }
 
 /** The test suite's cached Debian base when this machine has one, else one of this MAYFLY_HOME's. */
-function debianTar(say) {
+async function debianTar(say) {
   const shared = '/var/tmp/mayfly-test-cache/debian-bookworm-minbase.tar';
   if (existsSync(shared)) return shared;
   return debianBaseTar(join(mayflyHome(), 'cache'), () => say('  making a Debian base with mmdebstrap (about 15 s)…'));
@@ -34,7 +34,7 @@ export async function ensureOfflineImages(rt, say) {
   if (!has(rt, DEBIAN_BASE_NAME)) {
     const busybox = busyboxRootfs(join(mayflyHome(), 'fixtures/busybox'));
     say(`  importing it as ${DEBIAN_BASE_NAME}…`);
-    const rootfs = await unpackDebianBase(rt, debianTar(say), busybox, mayflyHome());
+    const rootfs = await unpackDebianBase(rt, await debianTar(say), busybox, mayflyHome());
     try {
       await importDebianBase(rt, rootfs);
     } finally {

@@ -1,6 +1,7 @@
 /**
  * The runtime's public face: create containers from a ContainerSpec and drive their lifecycle.
- * One sandbox per Runtime; containers end with it, or with the process that owns it.
+ * A sandbox of its own per Runtime, or (`shared`) the home's shared sandbox; either way its
+ * containers end with it, or with the process that owns it.
  */
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
@@ -19,6 +20,7 @@ import type { RegistryCredentials } from '../image/credentials.js';
 import { parseReference } from '../image/reference.js';
 import { Container, type ContainerOwner } from '../runtime/container.js';
 import { SandboxClient, type SandboxInfo } from '../runtime/sandbox-client.js';
+import { attachShared, sharedByDefault } from '../runtime/shared-sandbox.js';
 import { layoutOf } from '../model/layout.js';
 import { createVolume, listVolumes, unusedVolumes, type VolumeInfo } from '../runtime/volumes.js';
 import { createNetwork, getNetwork, listNetworks, removeNetwork, type NetworkCreateOptions, type NetworkRecord } from '../network/network-store.js';
@@ -58,6 +60,12 @@ export interface RuntimeOptions {
   home?: string;
   /** called with each warning once (limits not enforced, slow rootfs driver, ...) */
   onWarning?: (message: string) => void;
+  /**
+   * use the home's shared sandbox (one process for every Runtime of the home with the same
+   * settings; this Runtime's containers still go when it closes or its process dies); default
+   * MAYFLY_SHARED_SANDBOX=1
+   */
+  shared?: boolean;
 }
 
 export class Runtime implements ContainerOwner {
@@ -86,7 +94,8 @@ export class Runtime implements ContainerOwner {
   }
 
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
-    const sandbox = await SandboxClient.boot(opts.home ? { home: opts.home } : {});
+    const where = opts.home ? { home: opts.home } : {};
+    const sandbox = (opts.shared ?? sharedByDefault()) ? await attachShared(where) : await SandboxClient.boot(where);
     return new Runtime(sandbox, opts.onWarning ?? ((m) => process.emitWarning(m, { code: 'MAYFLY' })));
   }
 
@@ -335,7 +344,7 @@ export class Runtime implements ContainerOwner {
     return c;
   }
 
-  /** Removes every container of this runtime and stops its sandbox. */
+  /** Removes every container of this runtime and stops its sandbox (a shared one: leaves it). */
   async close(): Promise<void> {
     await this.sandbox.close(); // its 'gone' ends every pending wait()
     this.containers.clear();

@@ -1,7 +1,9 @@
 /**
- * One runtime (one sandbox) per process, started on first use and shared by every container the
- * harness starts there. Nothing to close: the sandbox removes everything when this process ends,
- * however it ends (its IPC channel closes), so a crashed or killed test worker leaves nothing.
+ * One runtime per process, started on first use and shared by every container the harness starts
+ * there. Its sandbox is the home's shared one (one for all of a run's workers) unless
+ * MAYFLY_SHARED_SANDBOX=0. Nothing to close: this process's containers are removed when it ends,
+ * however it ends (its connection or IPC channel closes), so a crashed or killed test worker
+ * leaves nothing.
  */
 import { Runtime, type RuntimeOptions } from '../engine/runtime.js';
 
@@ -10,6 +12,7 @@ let shared: Promise<Runtime> | undefined;
 export function sharedRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   shared ??= Runtime.start({
     onWarning: (m) => process.emitWarning(m, { code: 'MAYFLY' }),
+    shared: process.env.MAYFLY_SHARED_SANDBOX !== '0',
     ...opts,
   }).catch((e: unknown) => {
     shared = undefined; // let the next call try again (and report again)

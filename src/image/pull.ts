@@ -1,19 +1,19 @@
 /**
  * Pull: reference → (rewrites, mirrors, upstream) → manifest for this platform → config and layer
- * blobs (each downloaded once, digest-checked, under a cross-process lock) → layers extracted once
- * per chain ID, their uncompressed digest checked against the image config → an image record
+ * blob (downloaded once, digest-checked, under a cross-process lock) → each layer streamed from the
+ * registry through both digests into the store, once per chain ID (layer/install-layer.ts) → an image record
  * (install.ts, shared with `load`). Runs in the sandbox, inside the user namespace, so that extracted files get the image's owners.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMayflyError } from '../core/errors.js';
 import { getCredentials, type RegistryCredentials } from './credentials.js';
-import { installImage, type InstallInput } from './install.js';
+import { installImage, storeBlobSource, type BlobSource, type InstallInput } from './install.js';
 import { shortDigest as short, type PullProgress } from './progress.js';
 import type { ChownPolicy } from './layer/extract-layer.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
 import { loadRegistryConfig, resolveEndpoints, type RegistryEndpoint } from './registry-config.js';
-import { RegistryClient, type PulledManifest, type Platform } from './registry/index.js';
+import { RegistryClient, type BlobProgress, type PulledManifest, type Platform } from './registry/index.js';
 import type { ImageRecord, ImageStore } from './store/image-store.js';
 import { withFileLock } from '../sys/locks.js';
 import { withStoreLock } from './store/store-lock.js';
@@ -47,21 +47,36 @@ async function resolveManifest(ref: ImageReference, endpoints: RegistryEndpoint[
   throw last;
 }
 
-async function fetchBlob(store: ImageStore, client: RegistryClient, repo: string, digest: string, size: number, opts: StorePullOptions): Promise<string> {
-  const path = store.blobPath(digest);
-  if (existsSync(path)) {
-    opts.onProgress?.({ item: short(digest), phase: 'cached', total: size });
-    return path;
-  }
-  return withFileLock(store.lockPath(digest), async () => {
-    if (!existsSync(path)) {
-      await client.getBlob(repo, digest, path, {
-        size,
-        onProgress: (p) => opts.onProgress?.({ item: short(digest), phase: 'downloading', received: p.received, total: p.total ?? size }),
+/** The config as a file (downloaded once, under the blob's lock); layers streamed from the registry as they arrive. */
+function registryBlobs(store: ImageStore, client: RegistryClient, repo: string, opts: StorePullOptions): BlobSource {
+  return {
+    // reported like a layer, first: the API's progress messages take the first blob reported for
+    // the config, which Docker's clients are not shown (api/progress-messages.ts)
+    async file(digest, size) {
+      const path = store.blobPath(digest);
+      if (existsSync(path)) {
+        opts.onProgress?.({ item: short(digest), phase: 'cached', total: size });
+        return path;
+      }
+      return withFileLock(store.lockPath(digest), async () => {
+        if (!existsSync(path)) {
+          const onProgress = (p: BlobProgress) => opts.onProgress?.({ item: short(digest), phase: 'downloading', received: p.received, total: p.total ?? size });
+          await client.getBlob(repo, digest, path, { size, onProgress });
+        }
+        return path;
       });
-    }
-    return path;
-  });
+    },
+    async open(digest, size, signal) {
+      // a blob the store has (an earlier pull whose layer was removed, a load): read, not downloaded
+      if (existsSync(store.blobPath(digest))) {
+        opts.onProgress?.({ item: short(digest), phase: 'cached', total: size });
+        return storeBlobSource(store).open(digest, size, signal);
+      }
+      const onProgress = (p: BlobProgress) => opts.onProgress?.({ item: short(digest), phase: 'downloading', received: p.received, total: p.total ?? size });
+      return { stream: client.blobStream(repo, digest, { size, signal, onProgress }), keep: true };
+    },
+    retryMismatch: true,
+  };
 }
 
 /** Pulls under the store's shared lock: a prune elsewhere waits rather than take half-installed content. */
@@ -84,5 +99,5 @@ async function pullUnlocked(store: ImageStore, reference: string, opts: StorePul
     source: `${endpoint.registry}/${endpoint.repository}`,
     name: formatReference(ref),
   };
-  return installImage(store, input, (digest, size) => fetchBlob(store, client, repo, digest, size, opts), opts);
+  return installImage(store, input, registryBlobs(store, client, repo, opts), opts);
 }

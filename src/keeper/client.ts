@@ -269,6 +269,10 @@ export async function stopKeeper(): Promise<void> {
   const k = await existingKeeper();
   if (!k) return;
   await k.request({ op: 'shutdown' }).catch(() => {});
-  // it closes every connection once its containers are gone
-  await Promise.race([k.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+  // it closes every connection once its containers are gone. Held: with the idle connection and an
+  // unref'd timer, nothing kept the process alive, and a caller's code after this await never ran
+  // (the test run's global teardown left its whole directory behind after big runs)
+  let timer: NodeJS.Timeout | undefined;
+  await k.hold(Promise.race([k.closed, new Promise((r) => (timer = setTimeout(r, 5000)))]));
+  clearTimeout(timer);
 }

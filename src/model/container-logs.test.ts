@@ -14,6 +14,8 @@ describe('logs', () => {
     w.write('stdout', 'hel');
     w.write('stderr', 'oops\n');
     w.write('stdout', 'lo\nwor');
+    // what arrives in one turn of the event loop is written at its end
+    await new Promise((r) => setImmediate(r));
     expect((await readLogs(path)).map((e) => e.line)).toEqual(['oops', 'hello']);
     w.close();
     const all = await readLogs(path);

@@ -18,8 +18,10 @@ export interface LogEntry {
 const TAIL_KEPT = 100;
 
 /**
- * Written synchronously: a container's exit is reported only after its last line is on disk, so
- * `logs()` right after `wait()` sees everything.
+ * Lines that arrive in one turn of the event loop (a chatty container's several reads, several
+ * containers' output) are written together, at the end of that turn, in one write per log; `flush`
+ * writes what waits at once: a container's exit is reported only after its last line is on disk,
+ * so `logs()` right after `wait()` sees everything.
  */
 export class LogWriter {
   private fd: number | undefined;
@@ -36,21 +38,28 @@ export class LogWriter {
     this.append(stream, lines);
   }
 
-  /** Writes out unterminated lines (at exit). */
+  /** Writes out what waits, and unterminated lines (at exit). */
   flush(): void {
     for (const s of ['stdout', 'stderr'] as const) {
       if (this.partial[s]) this.append(s, [this.partial[s]]);
       this.partial[s] = '';
     }
+    this.writePending();
   }
 
   close(): void {
     this.flush();
+    this.closed = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
-  /** One write per chunk of output, however many lines it holds: chatty containers cost one syscall a read. */
+  /** entries not yet written, and whether their write is scheduled */
+  private pending = '';
+  private scheduled = false;
+  /** closed (the container is being removed): nothing more is written, its directory is going away */
+  private closed = false;
+
   private append(stream: LogStream, lines: string[]): void {
     if (!lines.length) return;
     const time = new Date().toISOString();
@@ -59,8 +68,19 @@ export class LogWriter {
     for (const line of lines) out += `${JSON.stringify({ t: time, s, l: line })}\n`;
     this.tail.push(...lines.slice(-TAIL_KEPT).map((line) => ({ time, stream, line })));
     if (this.tail.length > TAIL_KEPT) this.tail.splice(0, this.tail.length - TAIL_KEPT);
+    this.pending += out;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.writePending());
+    }
+  }
+
+  private writePending(): void {
+    this.scheduled = false;
+    if (!this.pending || this.closed) return;
     this.fd ??= openSync(this.path, 'a');
-    writeSync(this.fd, out);
+    writeSync(this.fd, this.pending);
+    this.pending = '';
   }
 }
 

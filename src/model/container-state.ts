@@ -52,8 +52,13 @@ export interface ContainerState {
   attachments?: Attachment[];
 }
 
+/** A state record as it is written to disk. */
+export function stateJson(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
 export function writeJsonAtomic(path: string, value: unknown): void {
-  atomicWrite(path, JSON.stringify(value, null, 2));
+  atomicWrite(path, stateJson(value));
 }
 
 export function readState(dir: string): ContainerState | undefined {

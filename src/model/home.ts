@@ -3,7 +3,7 @@
  * an exclusive flock on its own lock file for as long as it lives: the kernel drops it when the
  * process dies, however it dies, and unlike a pid it cannot be reused by another process.
  */
-import { openSync, readdirSync, readFileSync, closeSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, closeSync, rmSync, writeFileSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError } from '../core/errors.js';
 import { whyNotWritable } from '../core/files.js';
@@ -12,7 +12,7 @@ import { readState, writeJsonAtomic, type ContainerState } from './container-sta
 import type { Layout } from './layout.js';
 
 export { ensureLayout, layoutOf, type Layout } from './layout.js';
-export { readState, writeJsonAtomic, type ContainerState } from './container-state.js';
+export { readState, stateJson, writeJsonAtomic, type ContainerState } from './container-state.js';
 
 /** Takes this sandbox's lock; the returned fd must stay open for the sandbox's whole life. */
 export function holdSandboxLock(l: Layout, sandboxId: string): number {
@@ -56,7 +56,7 @@ export function reserveName(l: Layout, name: string, id: string): boolean {
 export function releaseName(l: Layout, name: string, id: string): void {
   const path = join(l.names, name);
   try {
-    if (readFileSync(path, 'utf8') === id) rmSync(path);
+    if (readFileSync(path, 'utf8') === id) unlinkSync(path);
   } catch {
     // already released
   }

@@ -52,7 +52,8 @@ export class QueryWait implements WaitStrategy {
           void conn?.close().catch(() => {});
         }
       },
-      { firstMs: 5, growth: 1.1, maxMs: 20 },
+      // and at once when the server writes a line: its "ready" line is followed by the query that proves it
+      { firstMs: 5, growth: 1.1, maxMs: 20, onOutput: true },
     );
   }
 }

@@ -16,6 +16,7 @@ import { findStartLimits, type StartDegradation } from './start-limits.js';
 import type { StartLimits } from './shim/plan.js';
 import { liftingSetting } from '../core/confinement.js';
 import { sandboxStartError } from './sandbox-start-error.js';
+import type { Serializable } from 'node:child_process';
 import type { Op, RequestMap, SandboxEvent, SandboxMessage } from './sandbox/protocol.js';
 import { childPid } from './process-tree.js';
 
@@ -67,6 +68,50 @@ function unshareArgs(limits: StartLimits): string[] {
   return limits.proc === 'new' ? ['--user', '--mount', '--pid', '--fork', '--mount-proc'] : ['--user', '--mount', '--fork'];
 }
 
+/**
+ * How a client reaches its sandbox: the IPC channel of the sandbox it started, or a shared
+ * sandbox's socket (shared-sandbox.ts). Either closes when the sandbox dies.
+ */
+export interface SandboxChannel {
+  send(message: unknown): void;
+  onMessage(listener: (message: SandboxMessage) => void): void;
+  onGone(listener: () => void): void;
+  /** whether this channel keeps the owner's event loop alive */
+  hold(busy: boolean): void;
+  /** ends our part: our containers removed (the whole sandbox, when it is ours alone); resolves once done */
+  close(): Promise<void>;
+  /** the sandbox's host pid */
+  processId(): number | undefined;
+  readonly shared: boolean;
+}
+
+function ipcChannel(child: ChildProcess): SandboxChannel {
+  return {
+    shared: false,
+    send: (m) => child.send(m as Serializable),
+    onMessage: (l) => child.on('message', l),
+    onGone: (l) => child.once('exit', l),
+    hold(busy) {
+      const channel = (child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
+      (child.stderr as { unref?: () => void } | null)?.unref?.();
+      if (busy) {
+        child.ref();
+        channel?.ref();
+      } else {
+        child.unref();
+        channel?.unref();
+      }
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.disconnect();
+      await exited;
+    },
+    processId: () => childPid(child.pid!),
+  };
+}
+
 type Events = {
   exit: [Extract<SandboxEvent, { event: 'exit' }>];
   output: [Extract<SandboxEvent, { event: 'output' }>];
@@ -76,36 +121,21 @@ type Events = {
   gone: [];
 };
 
-export class SandboxClient extends EventEmitter<Events> {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string }>();
-  private closed = false;
-  stderrTail = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly home: string,
-    readonly id: string,
-    public info: SandboxInfo,
-  ) {
-    super();
-    child.on('message', (m: SandboxMessage) => this.onMessage(m));
-    child.once('exit', () => this.onGone());
-    child.stderr?.on('data', (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
-      if (process.env.MAYFLY_DEBUG) process.stderr.write(d);
-    });
-    this.updateRef();
-  }
-
-  static async boot(opts: { home?: string } = {}): Promise<SandboxClient> {
-    const home = opts.home ?? mayflyHome();
-    const id = randomBytes(8).toString('hex');
-    const idMapping = hostIdMapping();
-    if (idMapping.limited?.blocked) throw idMapBlocked(idMapping);
-    const [start] = await Promise.all([findStartLimits(), prepareDelegatedCgroup()]);
-    const env: NodeJS.ProcessEnv = {
+/** Starts a sandbox process in new namespaces and waits for its `ready` (a shared one: once it serves its socket). */
+export async function spawnSandbox(o: {
+  home: string;
+  id: string;
+  idMapping: IdMapping;
+  start: Awaited<ReturnType<typeof findStartLimits>>;
+  /** what else the sandbox is told (a shared one: MAYFLY_SANDBOX_SHARED, its pointer) */
+  env?: NodeJS.ProcessEnv;
+  stderrFd?: number;
+  readStderr?: () => string;
+}): Promise<{ child: ChildProcess; ready: Extract<SandboxEvent, { event: 'ready' }> & { stderr: string } }> {
+  const { home, id, idMapping, start } = o;
+  const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...o.env,
       MAYFLY_HOME: home,
       MAYFLY_SANDBOX_ID: id,
       MAYFLY_FULL_IDMAP: idMapping.single ? '0' : '1',
@@ -119,16 +149,19 @@ export class SandboxClient extends EventEmitter<Events> {
       'unshare', ...unshareArgs(start.limits), '--',
       // wait on stdin until the id maps are written: only then does exec give Node its capabilities
       '/bin/sh', '-c', 'read -r _ && exec "$0" "$@"',
-      process.execPath, distFile('runtime/sandbox/main.js'),
+      // a V8 CPU profile of the sandbox, written into that directory when it exits (diagnostics:
+      // where a pull's or a start's time goes inside the sandbox, which no outside profiler sees)
+      process.execPath, ...(env.MAYFLY_SANDBOX_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.MAYFLY_SANDBOX_CPU_PROF}`] : []), distFile('runtime/sandbox/main.js'),
     ];
     let step = 'start unshare';
     let stderr = '';
     let sandboxError: MayflyError | undefined;
     let child: ChildProcess | undefined;
     try {
-      child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe', 'ipc'], detached: true, env, serialization: 'advanced' });
+      // a shared sandbox outlives its starter: its stderr goes to a file, not into a pipe that closes
+      child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', o.stderrFd ?? 'pipe', 'ipc'], detached: true, env, serialization: 'advanced' });
       const c = child;
-      c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       // writing the go-ahead into a process that already died fails with EPIPE: its exit says why
       c.stdin!.on('error', () => {});
       const exited = new Promise<never>((_, reject) => c.once('exit', (code, sig) => reject(new Error(`it exited with ${sig ?? code}`))));
@@ -159,23 +192,7 @@ export class SandboxClient extends EventEmitter<Events> {
       step = 'start the sandbox';
       c.stdin!.end('\n');
       const r = await ready;
-      const warnings = [...r.warnings];
-      if (idMapping.single) warnings.push(singleIdWarning(idMapping));
-      // /sys as a bind hardly matters to a test's services: doctor lists it, the log stays quiet
-      for (const d of start.degraded) if (d.step !== 'mount /sys') warnings.push(`containers start, but "${d.step}" is done another way: ${d.instead}; ${d.fix}`);
-      const client = new SandboxClient(c, home, id, {
-        runDir: r.runDir,
-        rootfsDriver: r.rootfsDriver,
-        ...(r.rootfsReason ? { rootfsReason: r.rootfsReason } : {}),
-        cgroups: r.cgroups,
-        startPath: r.startPath,
-        idMapping,
-        startLimits: start.limits,
-        degraded: start.degraded,
-        warnings,
-      });
-      client.stderrTail = stderr;
-      return client;
+      return { child: c, ready: { ...r, stderr } };
     } catch (cause) {
       // the whole group: unshare, and the sandbox it forked (which a kill of unshare alone leaves)
       if (child?.pid) {
@@ -189,13 +206,74 @@ export class SandboxClient extends EventEmitter<Events> {
       // the sandbox's stderr may still be arriving: give it a moment, it is what the user needs
       if (child && child.exitCode === null && child.signalCode === null) await new Promise((r) => child!.once('exit', r));
       await new Promise((r) => setImmediate(r));
+      if (o.stderrFd !== undefined) stderr = o.readStderr?.() ?? '';
       throw sandboxStartError({ step, command, stderr, cause: sandboxError ?? cause, ...(child?.exitCode != null ? { exit: `exit code ${child.exitCode}` } : {}) });
     }
+}
+
+/** What a client knows of its sandbox: its `ready`, and what this process found out about the host. */
+export function sandboxInfo(r: Extract<SandboxEvent, { event: 'ready' }>, idMapping: IdMapping, start: Awaited<ReturnType<typeof findStartLimits>>): SandboxInfo {
+  const warnings = [...r.warnings];
+  if (idMapping.single) warnings.push(singleIdWarning(idMapping));
+  // /sys as a bind hardly matters to a test's services: doctor lists it, the log stays quiet
+  for (const d of start.degraded) if (d.step !== 'mount /sys') warnings.push(`containers start, but "${d.step}" is done another way: ${d.instead}; ${d.fix}`);
+  return {
+    runDir: r.runDir,
+    rootfsDriver: r.rootfsDriver,
+    ...(r.rootfsReason ? { rootfsReason: r.rootfsReason } : {}),
+    cgroups: r.cgroups,
+    startPath: r.startPath,
+    idMapping,
+    startLimits: start.limits,
+    degraded: start.degraded,
+    warnings,
+  };
+}
+
+export class SandboxClient extends EventEmitter<Events> {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string }>();
+  private closed = false;
+  stderrTail = '';
+
+  /** @internal (use boot, or shared-sandbox.ts's attach) */
+  constructor(
+    private readonly channel: SandboxChannel,
+    readonly home: string,
+    readonly id: string,
+    public info: SandboxInfo,
+  ) {
+    super();
+    channel.onMessage((m) => this.onMessage(m));
+    channel.onGone(() => this.onGone());
+    this.updateRef();
+  }
+
+  /** Whether this runtime shares its sandbox with others of the home (MAYFLY_SHARED_SANDBOX). */
+  get shared(): boolean {
+    return this.channel.shared;
+  }
+
+  /** A sandbox of this process's own: its containers end when this process ends. */
+  static async boot(opts: { home?: string } = {}): Promise<SandboxClient> {
+    const home = opts.home ?? mayflyHome();
+    const id = randomBytes(8).toString('hex');
+    const idMapping = hostIdMapping();
+    if (idMapping.limited?.blocked) throw idMapBlocked(idMapping);
+    const [start] = await Promise.all([findStartLimits(), prepareDelegatedCgroup()]);
+    const { child, ready } = await spawnSandbox({ home, id, idMapping, start });
+    const client = new SandboxClient(ipcChannel(child), home, id, sandboxInfo(ready, idMapping, start));
+    client.stderrTail = ready.stderr;
+    child.stderr?.on('data', (d: Buffer) => {
+      client.stderrTail = (client.stderrTail + d.toString()).slice(-4000);
+      if (process.env.MAYFLY_DEBUG) process.stderr.write(d);
+    });
+    return client;
   }
 
   /** The sandbox's host pid (the Node process inside the namespaces), for diagnostics and tests. */
   processId(): number | undefined {
-    return childPid(this.child.pid!);
+    return this.channel.processId();
   }
 
   request<K extends Op>(op: K, args: RequestMap[K]['args']): Promise<RequestMap[K]['result']> {
@@ -204,22 +282,20 @@ export class SandboxClient extends EventEmitter<Events> {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, op });
       this.updateRef();
-      this.child.send({ id, op, args });
+      this.channel.send({ id, op, args });
     });
   }
 
-  /** Asks the sandbox to remove everything and exit; resolves once it has. */
+  /** Asks the sandbox to remove this client's containers (and, if it is ours alone, to exit); resolves once it has. */
   async close(): Promise<void> {
     if (this.closed) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.disconnect();
-    await this.hold(exited);
+    await this.hold(this.channel.close());
   }
 
   private goneError(): MayflyError {
-    return new MayflyError('SANDBOX_GONE', 'the mayfly sandbox process is gone; its containers were removed with it', {
-      details: { stderr: this.stderrTail },
-      hint: this.stderrTail ? undefined : 'was it killed from outside?',
+    return new MayflyError('SANDBOX_GONE', `the mayfly ${this.shared ? 'shared ' : ''}sandbox process is gone; its containers were removed with it`, {
+      details: { stderr: this.stderrTail, shared: this.shared },
+      hint: this.stderrTail ? undefined : this.shared ? 'was it killed from outside? A new Runtime.start starts another one' : 'was it killed from outside?',
     });
   }
 
@@ -247,23 +323,13 @@ export class SandboxClient extends EventEmitter<Events> {
     this.emit('gone');
   }
 
-  /** Keep the owner's event loop alive only while it waits for an answer or listens for output. */
   /**
    * The sandbox keeps this process alive only while an answer or an exit is awaited: a test
    * process (or a script) ends when its work is done, and its containers end with it. Output
    * listeners do not count (the Runtime always has one), and the sandbox's stderr is diagnostics.
    */
   private updateRef(): void {
-    const busy = this.pending.size > 0 || this.waiters > 0;
-    const channel = (this.child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
-    (this.child.stderr as { unref?: () => void } | null)?.unref?.();
-    if (busy) {
-      this.child.ref();
-      channel?.ref();
-    } else {
-      this.child.unref();
-      channel?.unref();
-    }
+    this.channel.hold(this.pending.size > 0 || this.waiters > 0);
   }
 
   private waiters = 0;

@@ -58,7 +58,9 @@ describe('docker-compose up -d / ps / logs / down', () => {
       expect(await compose('logs', '--no-color', 'web')).toContain('web up');
       expect(await dockerOk('network', 'ls', '-q', '--filter', `name=${project}_default`)).not.toBe('');
     } finally {
-      const down = await client(DOCKER_COMPOSE, ['-p', project, 'down', '--rmi', 'local'], { cwd: dir });
+      // -t 0: both services run a shell or sleep as PID 1, which ignores SIGTERM; down stops them in
+      // dependency order, so the default 10 s grace would be waited out twice
+      const down = await client(DOCKER_COMPOSE, ['-p', project, 'down', '-t', '0', '--rmi', 'local'], { cwd: dir });
       expect(down.status, down.stderr).toBe(0);
     }
     expect(await dockerOk('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`)).toBe('');

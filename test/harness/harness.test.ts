@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { container, environment, isMayflyError, startContainer, Wait } from '../../src/index.js';
@@ -138,6 +139,29 @@ describe('harness: reuse', () => {
     expect(second.port).toBe(first.port);
     expect(other.id).not.toBe(first.id);
     expect((await fetch(`http://127.0.0.1:${first.port}/`)).status).toBeLessThan(500);
+  });
+
+  it('stopReusedContainers() returns to its caller once the keeper and its containers are gone', async () => {
+    // a home of its own: this ends its keeper, which the run's other files share in theirs
+    const home = mkdtempSync(join(process.env.MAYFLY_TEST_TMP_BASE!, 'home-keeper-stop-'));
+    const dist = JSON.stringify(join(import.meta.dirname, '../../dist/index.js'));
+    const node = (script: string) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, MAYFLY_HOME: home } });
+    // PID 1 ignores SIGTERM: the keeper's stop takes its grace period before SIGKILL
+    const started = node(`
+      import { startContainer } from ${dist};
+      const c = await startContainer({ layers: [${JSON.stringify(BUSYBOX)}], command: ['sh', '-c', 'trap "" TERM; echo up; httpd -f -p 80 -h / & wait'], exposedPorts: [80], reuse: true });
+      console.log(c.port(80));`);
+    expect(started.status, started.stderr).toBe(0);
+    const port = Number(started.stdout.trim().split('\n').pop());
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBeLessThan(500);
+    // the code after the await runs (an idle connection and an unref'd timer let Node exit before)
+    const stopped = node(`
+      import { stopReusedContainers } from ${dist};
+      await stopReusedContainers();
+      console.log('after the stop');`);
+    expect(stopped.status, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain('after the stop');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
 });
 

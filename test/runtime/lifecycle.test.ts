@@ -141,7 +141,8 @@ describe('pause', () => {
         return 0; // not written yet
       }
     };
-    await until(() => count() > 10, 5000, 'the counter to start');
+    // generous: at load 20 on 2 cores a shell loop was seen to take more than 5 s to count to 10 (the test's own timeout is 30 s)
+    await until(() => count() > 10, 12_000, 'the counter to start');
     const method = await c.pause();
     expect(method).toBe(expected());
     await new Promise((r) => setTimeout(r, 100));
@@ -149,7 +150,7 @@ describe('pause', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(count()).toBe(frozen);
     await c.unpause();
-    await until(() => count() > frozen + 10, 5000, 'the counter to move again');
+    await until(() => count() > frozen + 10, 12_000, 'the counter to move again');
     await c.remove({ force: true });
     rmSync(out, { recursive: true, force: true });
   });

@@ -78,6 +78,21 @@ describe.each(['native', 'node'])('the %s start path', (path) => {
     expect(err.code).toBe('COMMAND_NOT_EXECUTABLE');
     expect(err.message).toMatch(/cannot enter working directory \/etc\/passwd: chdir\(\/etc\/passwd\) failed: ENOTDIR/);
   });
+
+  it('reports each of many containers ending together and apart with its own exit code, with execs in between', async () => {
+    // several at once (a Node shim costs ~100 ms of CPU: fewer there): half end at once, half run
+    // until stopped (one by one, in reverse order) and end with a code of their own; each exit is
+    // reaped by the pid the kernel names (runtime/native/pidfd-exits.ts), never mixed up or lost
+    const cmd = (i: number) => (i % 2 ? `trap "exit ${i + 1}" TERM; sleep 30 & wait` : `exit ${i + 1}`);
+    const cs = await Promise.all(Array.from({ length: path === 'native' ? 12 : 4 }, (_, i) => rt.run({ layers: [BUSYBOX], command: ['sh', '-c', cmd(i)] })));
+    const lasting = cs.filter((_, i) => i % 2);
+    const execs = await Promise.all(lasting.map((c, i) => c.exec(['sh', '-c', `exit ${20 + i}`])));
+    expect(execs.map((r) => r.exitCode)).toEqual(lasting.map((_, i) => 20 + i));
+    for (const c of [...lasting].reverse()) await c.stop({ timeout: 10 });
+    const codes = await Promise.all(cs.map((c) => c.wait()));
+    expect(codes.map((s) => s.exitCode)).toEqual(cs.map((_, i) => i + 1));
+    await Promise.all(cs.map((c) => c.remove()));
+  });
 });
 
 describe('without the native library', () => {

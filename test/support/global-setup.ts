@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unpackDebianBase } from './debian-base.js';
+import { removeDebianBase, unpackDebianBase } from './debian-base.js';
 import { clearHome } from './clear-home.js';
 import { startRegistry } from './registry.js';
 import { makeBusyboxRootfs } from './rootfs.js';
@@ -27,6 +27,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     await registry.stop();
     // the keeper (reused and detached containers) serves every test file of the run: it ends here
     const leaked = await clearHome();
+    await removeDebianBase(process.env.MAYFLY_TEST_BUSYBOX!, process.env.MAYFLY_TEST_DEBIAN!);
     rmSync(base, { recursive: true, force: true });
     if (leaked.length) throw new Error(`the tests leaked ${leaked.length} container(s): ${leaked.join(', ')}`);
   };

@@ -1,3 +1,6 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWaitTarget } from './fake-target.js';
 import { attemptWithin, notYet, pollUntilReady, READY, untilAborted } from './poll.js';
@@ -81,5 +84,39 @@ describe('untilAborted and attemptWithin', () => {
     expect(await attemptWithin(20, late, () => 'timed out')).toBe('timed out');
     await new Promise((r) => setTimeout(r, 60)); // an unhandled rejection would fail the run
     expect(await attemptWithin(1000, Promise.resolve('done'), () => 'timed out')).toBe('done');
+  });
+});
+
+// real timers and a real log file: the pause is cut short by inotify, which fake timers do not drive
+describe('pollUntilReady with onOutput', () => {
+  it('tries again as soon as the container writes a line, not after the pause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mayfly-poll-'));
+    try {
+      writeFileSync(join(dir, 'log.jsonl'), '');
+      const target = Object.assign(new FakeWaitTarget(), { dir });
+      const ac = new AbortController();
+      let ready = false;
+      let attempts = 0;
+      const p = pollUntilReady({ target, exposedPorts: [], signal: ac.signal, since: Date.now(), saw: () => {} }, async () => (++attempts, ready ? READY : notYet('not yet')), {
+        // a pause far longer than the test's own timeout: only the line can end it
+        firstMs: 600_000,
+        growth: 1,
+        onOutput: true,
+      });
+      await vi.waitFor(() => expect(attempts).toBe(1));
+      ready = true;
+      appendFileSync(join(dir, 'log.jsonl'), '{"line":"ready"}\n');
+      await p;
+      expect(attempts).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a log to watch, keeps its pauses and still ends when aborted', async () => {
+    const ac = new AbortController();
+    const p = pollUntilReady({ target: new FakeWaitTarget(), exposedPorts: [], signal: ac.signal, since: Date.now(), saw: () => {} }, async () => notYet('no'), { firstMs: 600_000, growth: 1, onOutput: true });
+    ac.abort(new Error('stopped'));
+    await expect(p).rejects.toThrow('stopped');
   });
 });

@@ -5,6 +5,7 @@
  * nothing overruns the deadline.
  */
 import type { WaitContext } from './types.js';
+import { watchOutput, type OutputWatch } from './output-watch.js';
 
 export const FIRST_PAUSE_MS = 20;
 export const MAX_PAUSE_MS = 250;
@@ -20,14 +21,29 @@ export function notYet(saw: string, hint?: string): Attempt {
   return { ready: false, saw, hint };
 }
 
-/** How attempts are spaced: a cheap attempt (a query from the host, ~1 ms) may start shorter and grow slower; `maxMs` caps the pause (default 250 ms). */
+/**
+ * How attempts are spaced: a cheap attempt (a query from the host, ~1 ms) may start shorter and
+ * grow slower; `maxMs` caps the pause (default 250 ms). `onOutput`: a pause ends early when the
+ * container writes a line (a server's "ready" line is then followed by an attempt within a
+ * millisecond, not up to a pause later); an attempt still decides.
+ */
 export interface PollPauses {
   firstMs: number;
   growth: number;
   maxMs?: number;
+  onOutput?: boolean;
 }
 
 export async function pollUntilReady(ctx: WaitContext, attempt: (signal: AbortSignal) => Promise<Attempt>, pauses: PollPauses = { firstMs: FIRST_PAUSE_MS, growth: PAUSE_GROWTH }): Promise<void> {
+  const output = pauses.onOutput ? watchOutput(ctx.target) : undefined;
+  try {
+    await poll(ctx, attempt, pauses, output);
+  } finally {
+    output?.close();
+  }
+}
+
+async function poll(ctx: WaitContext, attempt: (signal: AbortSignal) => Promise<Attempt>, pauses: PollPauses, output: OutputWatch | undefined): Promise<void> {
   let last: Attempt | undefined;
   const maxPause = pauses.maxMs ?? MAX_PAUSE_MS;
   for (let pause = Math.min(pauses.firstMs, maxPause); ; pause = Math.min(pause * pauses.growth, maxPause)) {
@@ -44,8 +60,24 @@ export async function pollUntilReady(ctx: WaitContext, attempt: (signal: AbortSi
     }
     if (last.ready) return;
     ctx.saw(last.saw, last.hint);
-    await pauseFor(pause, ctx.signal);
+    if (output) await pauseOrOutput(pause, ctx.signal, output);
+    else await pauseFor(pause, ctx.signal);
   }
+}
+
+/** The pause, cut short by the container's next line; rejects like `pauseFor` when aborted. */
+async function pauseOrOutput(ms: number, signal: AbortSignal, output: OutputWatch): Promise<void> {
+  const ended = new AbortController();
+  const either = AbortSignal.any([signal, ended.signal]);
+  try {
+    await Promise.race([pauseFor(ms, either), output.next(either)]);
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    throw e;
+  } finally {
+    ended.abort();
+  }
+  signal.throwIfAborted();
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise is left to settle unobserved). */

@@ -19,6 +19,8 @@ export interface WaitTarget {
   listening(): Promise<number[]>;
   exec(argv: string[]): Promise<ExecResult>;
   logs(opts?: ReadLogsOptions): Promise<LogEntry[]>;
+  /** the container's directory, whose log.jsonl the sandbox appends each output line to (absent: its output cannot be watched) */
+  readonly dir?: string;
   /** the exit status; asked only once `status` is `exited` or `removed`, so it resolves at once */
   wait?(): Promise<{ exitCode: number; oomKilled?: boolean }>;
 }

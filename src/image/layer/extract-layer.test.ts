@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -364,6 +364,83 @@ describe('extractLayer: ordinary content', () => {
   });
 });
 
+// large bodies span many chunks of the decompressed stream; other entries come between them
+describe('extractLayer: large files', () => {
+  const big = (seed: number, size = 300_000) => Buffer.alloc(size, seed);
+
+  it('writes them whole, with their modes, owners and mtimes, beside small ones', async () => {
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    const su = randomBytes(1 << 20);
+    const r = await extractLayer(
+      streamOf(
+        makeTar([
+          { path: 'big/a', body: big(1), mode: 0o644, uid, gid, mtime: 1_500_000_001 },
+          { path: 'big/small', body: 's', mode: 0o600, uid, gid },
+          { path: 'big/su', body: su, mode: 0o4755, uid, gid, mtime: 1_500_000_002 },
+          { path: 'big/open', body: big(2), mode: 0o666, uid, gid },
+        ]),
+        64 << 10,
+      ),
+      dest,
+      { chown: 'keep' },
+    );
+    expect(r).toEqual({ files: 4, bytes: 300_000 + 1 + su.length + 300_000, whiteouts: 0, skipped: [] });
+    expect(readFileSync(join(dest, 'big/a')).equals(big(1))).toBe(true);
+    expect(readFileSync(join(dest, 'big/su')).equals(su)).toBe(true);
+    expect([mode('big/a'), mode('big/su'), mode('big/open'), mode('big/small')]).toEqual([0o644, 0o4755, 0o666, 0o600]);
+    expect(statSync(join(dest, 'big/a')).mtimeMs).toBe(1_500_000_001_000);
+    expect(statSync(join(dest, 'big/su')).mtimeMs).toBe(1_500_000_002_000);
+  });
+
+  it.runIf(isRoot)('gives them their owners (root)', async () => {
+    await extractLayer(streamOf(makeTar([{ path: 'f', body: big(3), uid: 1000, gid: 1001, mode: 0o4750 }])), dest, { chown: 'keep' });
+    const st = lstatSync(join(dest, 'f'));
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1000, 1001, 0o4750]);
+  });
+
+  it('lets a later entry replace one, and hard-link one', async () => {
+    await extract([
+      { path: 'f', body: big(4) },
+      { path: 'f', body: 'later' },
+      { path: 'g', body: big(5), mtime: 1_500_000_003 },
+      { path: 'h', type: '1', linkpath: 'g' },
+      { path: 'd', body: big(6) },
+      { path: 'd/', mode: 0o750 },
+    ]);
+    expect(readFileSync(join(dest, 'f'), 'utf8')).toBe('later');
+    expect(readFileSync(join(dest, 'h')).equals(big(5))).toBe(true);
+    expect(statSync(join(dest, 'h')).mtimeMs).toBe(1_500_000_003_000);
+    expect(lstatSync(join(dest, 'd')).isDirectory()).toBe(true);
+    expect(mode('d')).toBe(0o750);
+  });
+
+  it('sets the xattrs of a large file too', async () => {
+    await extract([{ path: 'x', body: big(7), pax: { 'SCHILY.xattr.user.big': 'yes' } }]);
+    expect(lgetxattr(join(dest, 'x'), 'user.big')?.toString()).toBe('yes');
+    expect(readFileSync(join(dest, 'x')).equals(big(7))).toBe(true);
+  });
+
+  it('refuses a layer that ends inside one, leaving nothing', async () => {
+    const tar = makeTar([{ path: 'a', body: big(8) }, { path: 'b', body: big(9, 2 << 20) }]);
+    await expectRejected(extract(tar.subarray(0, 512 + 300_032 + 512 + (1 << 20))), 'b', /ends inside this entry/);
+  });
+
+  it.runIf(isRoot)('fails with the entry named when the disk is full, leaving nothing (root)', async () => {
+    const mnt = join(base, 'small');
+    mkdirSync(mnt);
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+    try {
+      const e = await extractLayer(streamOf(makeTar([{ path: 'ok', body: big(10) }, { path: 'full', body: big(11, 4 << 20) }, { path: 'after', body: 'x' }])), join(mnt, 'l1'), { chown: 'keep' }).catch((err: unknown) => err);
+      expect(isMayflyError(e, 'ROOTFS_FAILED'), String(e)).toBe(true);
+      expect((e as Error).message).toMatch(/at "full".*ENOSPC/);
+      expect(readdirSync(mnt)).toEqual([]);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
+
 describe('extractLayer: hostile entries', () => {
   it.each<[string, TarSpec[], string, RegExp]>([
     ['".." climbing out', [{ path: 'ok', body: 'fine' }, { path: '../../etc/x', body: 'pwned' }], '../../etc/x', /climbs out/],
@@ -639,6 +716,45 @@ describe('extractLayer: ownership', () => {
     });
     expect(called).toBe(false);
     expect(lstatSync(join(dest, 'home/app/data')).uid).toBe(process.getuid!());
+  });
+
+  // the extractor leaves out a chown to the ids an entry already has, and an fchmod where open(2)
+  // already gave the mode: what lands must be the same
+  it('keep: entries of the extracting user keep owner and mode, special bits and umask bits included', async () => {
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    const r = await extractLayer(
+      streamOf(
+        makeTar([
+          { path: 'd/', uid, gid, mode: 0o2775 },
+          { path: 'd/su', body: 's', uid, gid, mode: 0o4755 },
+          { path: 'd/open', body: 'o', uid, gid, mode: 0o666 },
+          { path: 'd/all', body: 'a', uid, gid, mode: 0o777 },
+          { path: 'd/plain', body: 'p', uid, gid, mode: 0o644 },
+          { path: 'd/none', body: 'n', uid, gid, mode: 0o000 },
+          { path: 'd/ln', type: '2', linkpath: 'plain', uid, gid },
+        ]),
+      ),
+      dest,
+      { chown: 'keep' },
+    );
+    expect(r.files).toBe(7);
+    for (const [p, want] of [['d', 0o2775], ['d/su', 0o4755], ['d/open', 0o666], ['d/all', 0o777], ['d/plain', 0o644], ['d/none', 0o000]] as const) {
+      expect([p, mode(p)]).toEqual([p, want]);
+    }
+    for (const p of ['d', 'd/su', 'd/open', 'd/ln']) expect(`${lstatSync(join(dest, p)).uid}:${lstatSync(join(dest, p)).gid}`).toBe(`${uid}:${gid}`);
+  });
+
+  it.runIf(isRoot)('keep: under a setgid directory, entries still get the group the layer gives them (root)', async () => {
+    // the partial directory inherits the group of a setgid parent, and so would every entry: the
+    // chown that gives them their own group is not left out there
+    const parent = join(base, 'layers');
+    mkdirSync(parent, { recursive: true });
+    chownSync(parent, 0, 4321);
+    chmodSync(parent, 0o2775);
+    await extractLayer(streamOf(makeTar([{ path: 'etc/', uid: 0, gid: 0 }, { path: 'etc/f', body: 'f', uid: 0, gid: 0 }])), dest, { chown: 'keep' });
+    expect(lstatSync(join(dest, 'etc')).gid).toBe(0);
+    expect(lstatSync(join(dest, 'etc/f')).gid).toBe(0);
   });
 });
 

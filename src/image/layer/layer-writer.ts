@@ -27,7 +27,7 @@ import { MayflyError } from '../../core/errors.js';
 import { mknod } from '../../sys/mounts.js';
 import { lsetxattr } from '../../sys/xattr.js';
 import { writeWhiteout } from './whiteouts.js';
-import { reject, type EntrySink, type TarEntry } from './tar-reader.js';
+import { reject, type EntryBody, type EntrySink, type TarEntry } from './tar-reader.js';
 
 export type ChownPolicy = 'keep' | 'tolerate' | 'skip';
 
@@ -88,6 +88,10 @@ export class LayerWriter implements EntrySink {
   readonly #warnings = new Map<string, Warning>();
   readonly #lchown: (path: string, uid: number, gid: number) => void | Promise<void>;
   readonly #whiteout: (path: string) => void | Promise<void>;
+  /** The owner every new entry gets without a chown; undefined when that is not known for sure. */
+  readonly #ownIds: { uid: number; gid: number } | undefined;
+  /** The permission bits open(2) takes away; undefined when it cannot be read. */
+  readonly #umask: number | undefined;
 
   constructor(
     readonly root: string,
@@ -99,9 +103,13 @@ export class LayerWriter implements EntrySink {
     // most layers have no "./" entry: the root then gets the mode any implicit directory gets
     this.#dirMeta.set('', { mode: 0o755, atime: undefined, mtime: undefined });
     this.#whiteout = opts.whiteout ?? writeWhiteout;
+    // a layer's entries mostly belong to its root, which is who extracts it in the sandbox: a
+    // chown to the owner an entry already has is a syscall (and a journaled inode update) for nothing
+    this.#ownIds = opts.lchown ? undefined : ownerOfNewEntries(root);
+    this.#umask = currentUmask();
   }
 
-  async write(entry: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
+  async write(entry: TarEntry, body: EntryBody): Promise<void> {
     const parts = cleanPath(entry.name, entry.name, 'path');
     const rel = parts.join('/');
     this.current = rel || entry.name;
@@ -154,17 +162,21 @@ export class LayerWriter implements EntrySink {
     }
   }
 
-  async #file(entry: TarEntry, rel: string, abs: string, body: AsyncIterable<Buffer>): Promise<void> {
-    const fd = await this.#createFresh(rel, abs, () => fs.openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600));
+  async #file(entry: TarEntry, rel: string, abs: string, body: EntryBody): Promise<void> {
+    // Created with its permission bits (the directory is private until the rename): when the umask
+    // takes none of them and there is no setuid, setgid or sticky bit, open(2) gave the file its
+    // mode and no fchmod is needed.
+    const perm = entry.mode & 0o777;
+    const fd = await this.#createFresh(rel, abs, () => fs.openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, perm));
     try {
-      for await (const chunk of body) {
+      await body.forEach((chunk) => {
         let off = 0;
         while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
         this.result.bytes += chunk.length;
-      }
+      });
       // chown clears setuid/setgid and security.capability: owner first, then mode, then xattrs
       await this.#chown(abs, rel, entry);
-      fs.fchmodSync(fd, entry.mode);
+      if (this.#umask === undefined || perm !== entry.mode || (perm & this.#umask) !== 0) fs.fchmodSync(fd, entry.mode);
       this.#setXattrs(abs, rel, entry, false);
       if (entry.mtime !== undefined) fs.futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
     } finally {
@@ -321,6 +333,7 @@ export class LayerWriter implements EntrySink {
 
   async #chown(abs: string, rel: string, entry: TarEntry): Promise<void> {
     if (this.opts.chown === 'skip') return;
+    if (this.#ownIds && entry.uid === this.#ownIds.uid && entry.gid === this.#ownIds.gid) return;
     try {
       await this.#lchown(abs, entry.uid, entry.gid);
     } catch (e) {
@@ -389,6 +402,29 @@ export class LayerWriter implements EntrySink {
       await fsp.chmod(abs, meta.mode);
       if (meta.mtime !== undefined) await fsp.utimes(abs, meta.atime ?? meta.mtime, meta.mtime);
     }
+  }
+}
+
+/**
+ * Who owns what is created under `root` (mkdir, open, symlink, mknod): the process's effective ids,
+ * unless the root hands its group down (setgid) or is not the process's own.
+ */
+function ownerOfNewEntries(root: string): { uid: number; gid: number } | undefined {
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
+  if (uid === undefined || gid === undefined) return undefined;
+  const st = fs.lstatSync(root);
+  if (st.uid !== uid || st.gid !== gid || (st.mode & 0o2000) !== 0) return undefined;
+  return { uid, gid };
+}
+
+/** The process's umask, from /proc (reading it with process.umask() would set it for a moment). */
+function currentUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    return m ? parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

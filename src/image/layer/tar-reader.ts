@@ -18,7 +18,7 @@ const MAX_META_SIZE = 1024 * 1024;
 export interface EntrySink {
   current: string | undefined;
   /** consumes as much of `body` as it needs; the reader skips the rest */
-  write(entry: TarEntry, body: AsyncGenerator<Buffer>): Promise<void>;
+  write(entry: TarEntry, body: EntryBody): Promise<void>;
 }
 
 /** A layer refused: malformed or hostile. */
@@ -64,6 +64,13 @@ export async function openTarStream(stream: NodeJS.ReadableStream): Promise<Asyn
 /** Thrown by BlockReader when the stream ends inside a header or an entry's data. */
 export class TruncatedError extends Error {}
 
+/**
+ * The decompressed bytes, handed out as views of the chunks they came in. Everything that the
+ * current chunk holds is served synchronously; only the step to the next chunk awaits. A layer has
+ * thousands of entries of a few blocks each, and one chunk holds many of them: the reader awaits
+ * about once per chunk, not once per entry (an async generator per entry body cost more than the
+ * parsing itself).
+ */
 export class BlockReader {
   #it: AsyncIterator<Buffer>;
   #chunk: Buffer = Buffer.alloc(0);
@@ -75,6 +82,7 @@ export class BlockReader {
     this.#it = it;
   }
 
+  /** Makes the current chunk non-empty; false at the end of the stream. */
   async #fill(): Promise<boolean> {
     while (this.#off >= this.#chunk.length) {
       const r = await this.#it.next();
@@ -85,37 +93,95 @@ export class BlockReader {
     return true;
   }
 
+  /** Up to n bytes of the current chunk (none when it is used up: see `more`). */
+  #slice(n: number): Buffer {
+    const len = Math.min(n, this.#chunk.length - this.#off);
+    const part = this.#chunk.subarray(this.#off, this.#off + len);
+    this.#off += len;
+    this.offset += len;
+    return part;
+  }
+
+  /** Exactly n bytes when the current chunk holds them, else undefined (then `read`). */
+  readSync(n: number): Buffer | undefined {
+    if (this.#chunk.length - this.#off < n || n === 0) return undefined;
+    return this.#slice(n);
+  }
+
   /** Exactly n bytes; null at a clean end of stream; TruncatedError if it ends part-way. */
   async read(n: number): Promise<Buffer | null> {
     if (n === 0) return Buffer.alloc(0);
     if (!(await this.#fill())) return null;
-    const parts: Buffer[] = [];
-    for await (const part of this.take(n)) parts.push(part);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const first = this.#slice(n);
+    if (first.length === n) return first;
+    // across chunks: a copy (headers and metadata records only; bodies are never joined)
+    const parts = [first];
+    let got = first.length;
+    while (got < n) {
+      if (!(await this.#fill())) throw new TruncatedError();
+      const part = this.#slice(n - got);
+      parts.push(part);
+      got += part.length;
+    }
+    return Buffer.concat(parts, n);
   }
 
-  /** Yields the next n bytes as they arrive. */
-  async *take(n: number): AsyncGenerator<Buffer> {
+  /** Hands the next n bytes to `fn` as they arrive, in the views the chunks give. */
+  async forEach(n: number, fn: (part: Buffer) => void): Promise<void> {
     let left = n;
     while (left > 0) {
-      if (!(await this.#fill())) throw new TruncatedError();
-      const len = Math.min(left, this.#chunk.length - this.#off);
-      const part = this.#chunk.subarray(this.#off, this.#off + len);
-      this.#off += len;
-      this.offset += len;
-      left -= len;
-      yield part;
+      if (this.#off >= this.#chunk.length && !(await this.#fill())) throw new TruncatedError();
+      const part = this.#slice(left);
+      left -= part.length;
+      fn(part);
     }
   }
 
-  async skip(n: number): Promise<void> {
-    for await (const _ of this.take(n));
+  /** Passes over n bytes; synchronous while they are in the current chunk. */
+  skip(n: number): Promise<void> | undefined {
+    const here = Math.min(n, this.#chunk.length - this.#off);
+    this.#off += here;
+    this.offset += here;
+    return here === n ? undefined : this.forEach(n - here, () => {});
   }
 
   /** Reads to the end: lets gzip check its trailer and an upstream digest see every byte. */
   async drain(): Promise<void> {
+    this.offset += this.#chunk.length - this.#off;
     this.#off = this.#chunk.length;
-    while (await this.#fill()) this.#off = this.#chunk.length;
+    while (await this.#fill()) {
+      this.offset += this.#chunk.length - this.#off;
+      this.#off = this.#chunk.length;
+    }
+  }
+}
+
+/**
+ * An entry's data, read once by the writer (or by no one: the reader skips what is left). Data
+ * the entry does not have (a header-only type, whatever its size field says) reads as empty.
+ */
+export class EntryBody {
+  #left: number;
+
+  constructor(
+    private readonly reader: BlockReader,
+    size: number,
+  ) {
+    this.#left = size;
+  }
+
+  /** Hands the data to `fn` piece by piece; TruncatedError when the stream ends inside it. */
+  async forEach(fn: (part: Buffer) => void): Promise<void> {
+    const n = this.#left;
+    this.#left = 0;
+    await this.reader.forEach(n, fn);
+  }
+
+  /** What no one read, passed over. */
+  skipRest(): Promise<void> | undefined {
+    const n = this.#left;
+    this.#left = 0;
+    return n ? this.reader.skip(n) : undefined;
   }
 }
 
@@ -134,8 +200,11 @@ export interface TarEntry {
   linkpath: string;
   devmajor: number;
   devminor: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
 }
+
+/** Most entries have no PAX records and no xattrs: they share these instead of an empty Map each. */
+const NONE: ReadonlyMap<string, Buffer> = new Map();
 
 /** Types with no data, whatever the size field says (as Go's archive/tar reads them). */
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
@@ -149,9 +218,9 @@ export async function readEntries(reader: BlockReader, writer: EntrySink): Promi
   for (;;) {
     const at = reader.offset;
     writer.current = `header at byte ${at}`;
-    let block: Buffer | null;
+    let block: Buffer | null | undefined;
     try {
-      block = await reader.read(BLOCK);
+      block = reader.readSync(BLOCK) ?? (await reader.read(BLOCK));
     } catch (e) {
       if (e instanceof TruncatedError) throw reject(writer.current, 'the stream ends inside a tar header (truncated layer?)');
       throw e;
@@ -178,7 +247,7 @@ export async function readEntries(reader: BlockReader, writer: EntrySink): Promi
       if (isMeta) {
         const size = header.size ?? 0;
         if (size > MAX_META_SIZE) throw reject(name, `a ${flag} metadata record of ${size} bytes (the limit is ${MAX_META_SIZE})`);
-        const data = await reader.read(size);
+        const data = reader.readSync(size) ?? (await reader.read(size));
         if (!data) throw new TruncatedError();
         await reader.skip(padded(size) - size);
         if (flag === 'x') pax = mergePax(pax ?? new Map(), parsePax(data, name));
@@ -192,18 +261,24 @@ export async function readEntries(reader: BlockReader, writer: EntrySink): Promi
         continue;
       }
 
-      const effective = new Map(globalPax);
-      effective.delete('path');
-      effective.delete('linkpath');
-      for (const [k, v] of pax ?? []) effective.set(k, v);
+      let effective: ReadonlyMap<string, Buffer> = pax ?? NONE;
+      if (globalPax.size) {
+        const merged = new Map(globalPax);
+        merged.delete('path');
+        merged.delete('linkpath');
+        for (const [k, v] of pax ?? []) merged.set(k, v);
+        effective = merged;
+      }
       const entry = toEntry(header, block, flag, name, longLink, effective);
       pax = longName = longLink = undefined;
 
       const size = HEADER_ONLY.has(flag) ? 0 : entry.size;
-      const body = reader.take(size);
+      const body = new EntryBody(reader, size);
       await writer.write(entry, body);
-      for await (const _ of body); // whatever the writer did not consume
-      await reader.skip(padded(size) - size);
+      const rest = body.skipRest(); // whatever the writer did not consume
+      if (rest) await rest;
+      const padding = reader.skip(padded(size) - size);
+      if (padding) await padding;
     } catch (e) {
       if (e instanceof TruncatedError) throw reject(name, 'the stream ends inside this entry (truncated layer?)');
       throw e;
@@ -219,13 +294,14 @@ function toEntry(
   flag: string,
   name: string,
   longLink: string | undefined,
-  pax: Map<string, Buffer>,
+  pax: ReadonlyMap<string, Buffer>,
 ): TarEntry {
-  const xattrs = new Map<string, Buffer>();
+  // made only for an entry that has xattrs: the rest share NONE
+  let xattrs: Map<string, Buffer> | undefined;
   for (const [k, v] of pax) {
-    if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+    if (k.startsWith('SCHILY.xattr.')) (xattrs ??= new Map()).set(k.slice('SCHILY.xattr.'.length), v);
     else if (k.startsWith('LIBARCHIVE.xattr.')) {
-      xattrs.set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(v.toString('latin1'), 'base64'));
+      (xattrs ??= new Map()).set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(v.toString('latin1'), 'base64'));
     }
   }
   const mtime = paxNumber(pax, 'mtime', name, false) ?? (header.mtime ? header.mtime.getTime() / 1000 : undefined);
@@ -243,7 +319,7 @@ function toEntry(
     // tar's Header reads these only for POSIX ustar; GNU tar puts them at the same offsets
     devmajor: octal(block, 329, 8),
     devminor: octal(block, 337, 8),
-    xattrs,
+    xattrs: xattrs ?? NONE,
   };
 }
 
@@ -281,12 +357,12 @@ function parsePax(data: Buffer, entry: string): Map<string, Buffer> {
   return out;
 }
 
-function paxString(pax: Map<string, Buffer> | undefined, key: string): string | undefined {
+function paxString(pax: ReadonlyMap<string, Buffer> | undefined, key: string): string | undefined {
   const v = pax?.get(key);
   return v && v.length ? cString(v) : undefined;
 }
 
-function paxNumber(pax: Map<string, Buffer>, key: string, entry: string, integer: boolean): number | undefined {
+function paxNumber(pax: ReadonlyMap<string, Buffer>, key: string, entry: string, integer: boolean): number | undefined {
   const s = paxString(pax, key);
   if (s === undefined) return undefined;
   const n = Number(s);

@@ -281,6 +281,73 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * A blob's bytes as they arrive, for a caller that consumes them once (a layer streamed into the
+   * store): counted against `size`, hashed, and the stream fails with DIGEST_MISMATCH instead of
+   * ending when they are not `digest` — so nothing downstream may commit before the end. A
+   * connection dropped mid-body resumes from what was passed on (Range; when the registry ignores
+   * it, the bytes already passed on are skipped). A fresh download after a mismatch is the caller's.
+   */
+  blobStream(repo: string, digest: string, options: BlobDownloadOptions = {}): Readable {
+    if (!parseDigest(digest)) {
+      throw new MayflyError('INVALID_OPTION', `"${digest}" is not a digest`, { hint: 'blobs are named by digest, e.g. sha256:<64 hex digits>' });
+    }
+    return Readable.from(this.#blobChunks(repo, digest, options), { objectMode: false, highWaterMark: 1 << 20 });
+  }
+
+  async *#blobChunks(repo: string, digest: string, options: BlobDownloadOptions): AsyncGenerator<Buffer> {
+    const what = `blob ${digest} of ${repo}`;
+    const { hash, algorithm } = hasherFor(digest);
+    const onProgress = options.onProgress ?? this.#onProgress;
+    const expectedSize = options.size;
+    let received = 0;
+    let lastReport = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.#openBlob(repo, digest, what, options.signal, received);
+        // 206: the rest after what was passed on; 200: everything again, the first `received` bytes skipped
+        let skip = received > 0 && res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${received}-`) ? 0 : received;
+        if (!res.body) throw new MayflyError('REGISTRY_ERROR', `${this.name} sent ${what} without a body`);
+        const total = expectedSize ?? (res.headers.get('content-length') ? received - skip + Number(res.headers.get('content-length')) : undefined);
+        for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+          let chunk = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (!chunk.length) continue;
+          }
+          received += chunk.length;
+          if (expectedSize !== undefined && received > expectedSize) {
+            throw blobMismatch(this.name, what, digest, undefined, `more than the ${expectedSize} bytes its descriptor promises`, expectedSize, received);
+          }
+          hash.update(chunk);
+          const now = Date.now();
+          if (onProgress && now - lastReport >= this.#progressIntervalMs) {
+            lastReport = now;
+            onProgress({ digest, received, total });
+          }
+          yield chunk;
+        }
+        break;
+      } catch (error) {
+        if (error instanceof MayflyError || options.signal?.aborted) throw error;
+        const failure = classifyNetworkError(error);
+        // a connection dropped mid-body: go on from what was passed on
+        if (failure.kind === 'transient' && attempt < this.#retry.retries) {
+          await sleep(backoffDelay(attempt, this.#retry));
+          continue;
+        }
+        if (failure.kind !== 'other') throw this.#unreachable(new URL(this.baseUrl), failure.reason, what, error);
+        throw error;
+      }
+    }
+    onProgress?.({ digest, received, total: expectedSize ?? received });
+    const actual = `${algorithm}:${hash.digest('hex')}`;
+    if (expectedSize !== undefined && received !== expectedSize) throw blobMismatch(this.name, what, digest, actual, ` (${received} bytes, expected ${expectedSize})`, expectedSize, received);
+    if (actual !== digest) throw blobMismatch(this.name, what, digest, actual, '', expectedSize, received);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // push
 
@@ -497,13 +564,7 @@ export class RegistryClient {
     let received = offset;
     let lastReport = 0;
     const expectedSize = options.size;
-    const mismatch = (actual: string | undefined, detail: string): MayflyError =>
-      new MayflyError('DIGEST_MISMATCH', actual
-        ? `${this.name} sent ${what} with digest ${actual}, expected ${digest}${detail}`
-        : `${this.name} sent ${what} with ${detail}, expected ${digest}`, {
-        hint: 'the registry or something between it and you altered the content; try again or use another mirror',
-        details: { registry: this.name, expected: digest, ...(actual ? { actual } : {}), ...(expectedSize !== undefined ? { expectedSize } : {}), received },
-      });
+    const mismatch = (actual: string | undefined, detail: string): MayflyError => blobMismatch(this.name, what, digest, actual, detail, expectedSize, received);
     const meter = new Transform({
       transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
         received += chunk.length;
@@ -704,6 +765,14 @@ export class RegistryClient {
     }
     return new MayflyError('REGISTRY_ERROR', `${this.name} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} for the ${what}${said ? `: ${said}` : ''}`, { details });
   }
+}
+
+/** DIGEST_MISMATCH for a blob: its bytes (`actual`, or a `detail` about their count) are not `expected`'s. */
+function blobMismatch(registry: string, what: string, expected: string, actual: string | undefined, detail: string, expectedSize: number | undefined, received: number): MayflyError {
+  return new MayflyError('DIGEST_MISMATCH', actual ? `${registry} sent ${what} with digest ${actual}, expected ${expected}${detail}` : `${registry} sent ${what} with ${detail}, expected ${expected}`, {
+    hint: 'the registry or something between it and you altered the content; try again or use another mirror',
+    details: { registry, expected, ...(actual ? { actual } : {}), ...(expectedSize !== undefined ? { expectedSize } : {}), received },
+  });
 }
 
 function withDigest(location: URL, digest: string): URL {

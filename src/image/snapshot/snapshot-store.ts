@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { runTool } from '../../core/host-tool.js';
 import { liveContainers } from '../store/live-containers.js';
 import { manifestDifference, treeManifest, treeManifestAsync, type ManifestEntry } from './tree-manifest.js';
+import { checkAndWatch, stillIntact } from './watched-snapshots.js';
 
 export interface SnapshotRecord {
   key: string;
@@ -91,19 +92,26 @@ export function lookupSnapshot(home: string, key: string, imageId: string): Snap
   return { found: true, dirs: record.paths.map((_p, i) => join(dir, 'data', String(i))), record };
 }
 
-/** Every file of the snapshot as its manifest recorded it; else why not. */
+/**
+ * Every file of the snapshot as its manifest recorded it; else why not. A snapshot this process
+ * checked before and has watched since without a change is not walked again (watched-snapshots.ts).
+ */
 export async function verifySnapshot(home: string, key: string): Promise<{ ok: true } | { ok: false; reason: string }> {
   const dir = keyDir(home, key);
+  if (stillIntact(dir)) return { ok: true };
   const manifest = readJson<ManifestEntry[]>(join(dir, 'manifest.json'));
   if (!Array.isArray(manifest)) return { ok: false, reason: 'its manifest is missing or unreadable' };
-  let actual: ManifestEntry[];
-  try {
-    actual = await treeManifestAsync(join(dir, 'data'));
-  } catch (e) {
-    return { ok: false, reason: `its data cannot be read: ${(e as Error).message}` };
-  }
-  const difference = manifestDifference(manifest, actual);
-  return difference ? { ok: false, reason: `its data differs from its manifest: ${difference}` } : { ok: true };
+  const directories = manifest.filter((e) => Array.isArray(e) && e[1] === 'd').map((e) => e[0]);
+  return checkAndWatch(dir, directories, async () => {
+    let actual: ManifestEntry[];
+    try {
+      actual = await treeManifestAsync(join(dir, 'data'));
+    } catch (e) {
+      return { ok: false as const, reason: `its data cannot be read: ${(e as Error).message}` };
+    }
+    const difference = manifestDifference(manifest, actual);
+    return difference ? { ok: false as const, reason: `its data differs from its manifest: ${difference}` } : { ok: true as const };
+  });
 }
 
 /**
@@ -112,7 +120,11 @@ export async function verifySnapshot(home: string, key: string): Promise<{ ok: t
  * process) leaves nothing that could be used. The caller holds the key's lock: leftovers of an
  * earlier, interrupted commit of this key are swept first; a corrupt snapshot of the key is replaced.
  */
-export async function commitSnapshot(home: string, req: { key: string; imageId: string; image: string; paths: string[]; sources: string[] }): Promise<SnapshotCommit> {
+export async function commitSnapshot(
+  home: string,
+  req: { key: string; imageId: string; image: string; paths: string[]; sources: string[] },
+  signal?: AbortSignal,
+): Promise<SnapshotCommit> {
   const final = keyDir(home, req.key);
   const root = snapshotsDir(home);
   mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -120,12 +132,13 @@ export async function commitSnapshot(home: string, req: { key: string; imageId: 
   const tmp = join(root, `.tmp-${req.key}-${randomBytes(4).toString('hex')}`);
   try {
     mkdirSync(join(tmp, 'data'), { recursive: true, mode: 0o700 });
-    for (const [i, source] of req.sources.entries()) await runTool('cp', ['-a', '--no-target-directory', '--', source, join(tmp, 'data', String(i))]);
+    for (const [i, source] of req.sources.entries()) await runTool('cp', ['-a', '--no-target-directory', '--', source, join(tmp, 'data', String(i))], signal ? { signal } : {});
     const manifest = treeManifest(join(tmp, 'data'));
     const bytes = manifest.reduce((n, e) => n + e[5], 0);
     const record: SnapshotRecord = { key: req.key, imageId: req.imageId, image: req.image, paths: req.paths, createdAt: new Date().toISOString(), bytes };
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest));
     writeFileSync(join(tmp, 'snapshot.json'), JSON.stringify(record, null, 2));
+    signal?.throwIfAborted();
     if (existsSync(final)) discard(root, final);
     renameSync(tmp, final);
     return { ok: true, bytes };

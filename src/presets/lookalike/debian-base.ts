@@ -4,31 +4,40 @@
  * itself — a busybox container runs tar as root of the user namespace, so the files' owners land
  * on the caller's subordinate ids. The base of the presets' look-alike images.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../../engine/runtime.js';
+import { runTool } from '../../core/host-tool.js';
+import { withFileLock } from '../../sys/locks.js';
 
 export const DEBIAN_BASE_NAME = 'debian:bookworm';
 const DEBIAN_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
-/** The minbase tar in `cacheDir`, made once (readable by every user of the machine). */
-export function debianBaseTar(cacheDir: string, onMaking?: () => void): string {
+/**
+ * The minbase tar in `cacheDir`, made once (readable by every user of the machine). Made under a
+ * lock: mmdebstrap's output differs from run to run, and the look-alike images' cache keys hash it,
+ * so two makers side by side (CI's prebuild and the suite's set-up) would each key their images to
+ * another tar and build every image twice.
+ */
+export async function debianBaseTar(cacheDir: string, onMaking?: () => void): Promise<string> {
   const tar = join(cacheDir, 'debian-bookworm-minbase.tar');
   if (existsSync(tar)) return tar;
   mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   // shared by every user of the machine, whatever the umask of the one who made it
   if (statSync(cacheDir).uid === process.getuid?.()) chmodSync(cacheDir, 0o755);
-  onMaking?.();
-  const tmp = join(cacheDir, `.building-${process.pid}.tar`); // mmdebstrap picks the format by the extension
-  try {
-    execFileSync('mmdebstrap', ['--mode=unshare', '--variant=minbase', '--quiet', 'bookworm', tmp], { stdio: ['ignore', 'ignore', 'inherit'] });
-    chmodSync(tmp, 0o644);
-    renameSync(tmp, tar);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return tar;
+  return withFileLock(join(cacheDir, '.debian-base.lock'), async () => {
+    if (existsSync(tar)) return tar;
+    onMaking?.();
+    const tmp = join(cacheDir, `.building-${process.pid}.tar`); // mmdebstrap picks the format by the extension
+    try {
+      await runTool('mmdebstrap', ['--mode=unshare', '--variant=minbase', '--quiet', 'bookworm', tmp], { code: 'BUILD_FAILED' });
+      chmodSync(tmp, 0o644);
+      renameSync(tmp, tar);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    return tar;
+  }, 250);
 }
 
 /**

@@ -16,16 +16,20 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  accessSync, chmodSync, constants, createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync, utimesSync,
+  accessSync, chmodSync, constants, cpSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync, utimesSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { isMayflyError, MayflyError } from '../../core/errors.js';
+import { forEachBounded } from '../../core/for-each-bounded.js';
+import { runTool } from '../../core/host-tool.js';
 import { packageRoot } from '../../core/paths.js';
 import { Runtime } from '../../engine/runtime.js';
 import { RegistryClient } from '../../image/registry/index.js';
 import type { ImageRecord } from '../../image/store/image-store.js';
+import { withFileLock } from '../../sys/locks.js';
 import { debianBaseTar, DEBIAN_BASE_NAME, importDebianBase } from './debian-base.js';
 
 /** presets/images in the package: the images' Dockerfiles, scripts and contracts */
@@ -96,15 +100,15 @@ export interface LookalikeImagesOptions {
   registry: string;
   /** where built images are kept as archives (shared by every checkout and user of the machine), beside the Debian base tar */
   cacheDir: string;
-  /** the unpacked Debian base (debian-base.ts), imported as `debian:bookworm` for a build */
-  debianRootfs: string;
+  /** the unpacked Debian base (debian-base.ts), imported as `debian:bookworm` for a build; or what unpacks it, called only if a build needs it */
+  debianRootfs: string | (() => Promise<string>);
   /** a scratch directory of this run (a private store for builds, unpacked archives) */
   workDir: string;
   /** progress lines; default: stderr */
   log?: (line: string) => void;
 }
 
-interface Wanted {
+export interface LookalikeArchive {
   name: string;
   key: string;
   /** where its archive is (the cache, or workDir when the cache is not ours to write) */
@@ -112,15 +116,17 @@ interface Wanted {
   built: boolean;
 }
 
-/** Builds what the cache lacks (one image after the other), then pushes every image to the registry. */
-export async function prepareLookalikeImages(o: LookalikeImagesOptions): Promise<LookalikeImage[]> {
+/**
+ * Builds what the cache lacks (two at a time) and says where each image's archive is: what CI does
+ * ahead of the suite (scripts/prebuild-test-images.mjs), and the first step of a publish.
+ */
+export async function buildLookalikeArchives(o: Omit<LookalikeImagesOptions, 'registry'>): Promise<LookalikeArchive[]> {
   const log = o.log ?? ((line: string) => process.stderr.write(`[lookalike-images] ${line}\n`));
   const archives = join(o.cacheDir, 'preset-images');
-  const started = performance.now();
   const names = readdirSync(presetImagesDir()).filter((n) => statSync(join(presetImagesDir(), n)).isDirectory()).sort();
   for (const n of names) if (!NAMING[n]) throw new Error(`presets/images/${n}: src/presets/lookalike/lookalike-images.ts does not know what to publish it as (NAMING)`);
-  const baseHash = await fileHash(debianBaseTar(o.cacheDir));
-  const wanted: Wanted[] = names.map((name) => {
+  const baseHash = await fileHash(await debianBaseTar(o.cacheDir));
+  const wanted: LookalikeArchive[] = names.map((name) => {
     const { repo, also = [] } = NAMING[name]!;
     const key = createHash('sha256')
       .update(`generation ${CACHE_GENERATION}\ndebian ${baseHash}\nnames ${[repo, ...also].join(' ')}\n${dirHash(join(presetImagesDir(), name))}`)
@@ -128,8 +134,26 @@ export async function prepareLookalikeImages(o: LookalikeImagesOptions): Promise
       .slice(0, 20);
     return { name, key, archive: join(archives, `${name}-${key}.tar`), built: false };
   });
-  const missing = wanted.filter((w) => !readable(w.archive));
-  if (missing.length) await buildMissing(missing, baseHash, o, log);
+  const missing = () => wanted.filter((w) => !readable(w.archive));
+  if (!missing().length) return wanted;
+  if (!ensureCacheDir(archives)) {
+    await buildMissing(missing(), baseHash, { ...o, log });
+    return wanted;
+  }
+  // one builder per machine at a time (CI's prebuild beside the suite, two checkouts' runs): the
+  // second finds the archives the first made
+  await withFileLock(join(archives, '.build.lock'), async () => {
+    const left = missing();
+    if (left.length) await buildMissing(left, baseHash, { ...o, log });
+  }, 500);
+  return wanted;
+}
+
+/** Builds what the cache lacks, then pushes every image to the registry. */
+export async function prepareLookalikeImages(o: LookalikeImagesOptions): Promise<LookalikeImage[]> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`[lookalike-images] ${line}\n`));
+  const started = performance.now();
+  const wanted = await buildLookalikeArchives({ ...o, log });
 
   // the images go up side by side (the registry hashes on the other core); a blob two images share
   // is sent once and mounted into the other repositories
@@ -157,7 +181,8 @@ export async function prepareLookalikeImages(o: LookalikeImagesOptions): Promise
 }
 
 /** Builds each missing image in a private store and saves it as an archive; sets `archive` and `built`. */
-async function buildMissing(missing: Wanted[], baseHash: string, o: LookalikeImagesOptions, log: (line: string) => void): Promise<void> {
+async function buildMissing(missing: LookalikeArchive[], baseHash: string, o: Omit<LookalikeImagesOptions, 'registry'> & { log: (line: string) => void }): Promise<void> {
+  const { log } = o;
   const cacheDir = join(o.cacheDir, 'preset-images');
   const cacheWritable = ensureCacheDir(cacheDir);
   const archiveDir = cacheWritable ? cacheDir : mkdtempSync(join(o.workDir, 'preset-built-'));
@@ -171,12 +196,15 @@ async function buildMissing(missing: Wanted[], baseHash: string, o: LookalikeIma
     if (readable(baseArchive)) {
       await rt.load(baseArchive);
     } else {
-      await importDebianBase(rt, o.debianRootfs);
+      await importDebianBase(rt, typeof o.debianRootfs === 'string' ? o.debianRootfs : await o.debianRootfs());
       await saveArchive(rt, [DEBIAN_BASE_NAME], baseArchive);
       if (cacheWritable) pruneCache(cacheDir, 'debian-bookworm', baseArchive);
     }
     log(`base image ${DEBIAN_BASE_NAME} ready in ${seconds(t0)}`);
-    for (const w of missing) {
+    // two builds side by side: most of a build is waiting on the package archive and unpacking,
+    // so a second build fills the other core (on a fresh machine 188 s one after the other); a
+    // failed build lets the other end before the store is cleared below
+    await forEachBounded(missing, 2, async (w) => {
       const t1 = performance.now();
       log(`${w.name}: cache miss (${w.key}): building presets/images/${w.name} (fetches Debian packages; about a minute)`);
       const record = await buildLookalikeImage(rt, w.name, log);
@@ -185,7 +213,7 @@ async function buildMissing(missing: Wanted[], baseHash: string, o: LookalikeIma
       w.built = true;
       log(`${w.name}: built in ${seconds(t1)}; kept in ${w.archive}`);
       if (cacheWritable) pruneCache(cacheDir, w.name, w.archive);
-    }
+    });
   } finally {
     // the store's layers belong to the images' users (subordinate ids when rootless): the sandbox deletes them
     for (const image of rt.images()) await rt.rmi(image.id, { force: true }).catch(() => {});
@@ -196,6 +224,30 @@ async function buildMissing(missing: Wanted[], baseHash: string, o: LookalikeIma
 }
 
 /**
+ * An image directory with a `context-packages` file is built from a copy of it holding those npm
+ * packages' tarballs (`npm pack`, through the host's npm and its registry settings): what the
+ * Dockerfile installs from them is pinned by the file, which the cache key hashes with the rest.
+ */
+async function stageContext(dir: string, log: (line: string) => void): Promise<{ dir: string; remove(): void } | undefined> {
+  const list = join(dir, 'context-packages');
+  if (!existsSync(list)) return undefined;
+  const specs = readFileSync(list, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const staged = mkdtempSync(join(tmpdir(), 'mayfly-lookalike-context-'));
+  const remove = () => rmSync(staged, { recursive: true, force: true });
+  try {
+    cpSync(dir, staged, { recursive: true });
+    for (const spec of specs) {
+      log(`packing ${spec} into the build context`);
+      await runTool('npm', ['pack', '--silent', '--pack-destination', staged, spec], { code: 'BUILD_FAILED' });
+    }
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return { dir: staged, remove };
+}
+
+/**
  * Builds presets/images/NAME into the store of `rt` (which must have `debian:bookworm`), named as
  * NAMING says under docker.io: the look-alike a preset then finds without pulling.
  */
@@ -203,9 +255,10 @@ export async function buildLookalikeImage(rt: Runtime, name: string, log: (line:
   if (!NAMING[name]) throw new MayflyError('INVALID_OPTION', `no look-alike image "${name}" (known: ${Object.keys(NAMING).join(', ')})`);
   const t0 = performance.now();
   let record: ImageRecord;
+  const staged = await stageContext(join(presetImagesDir(), name), log);
   try {
     record = await rt.build({
-      context: join(presetImagesDir(), name),
+      context: staged?.dir ?? join(presetImagesDir(), name),
       tag: `docker.io/${NAMING[name]!.repo}:latest`,
       onStep: (s) => {
         if (!s.metadata) log(`${name}: step ${s.index}/${s.total} at ${seconds(t0)}: ${s.text.length > 100 ? `${s.text.slice(0, 97)}...` : s.text}`);
@@ -215,6 +268,8 @@ export async function buildLookalikeImage(rt: Runtime, name: string, log: (line:
     // the builder keeps the failed RUN's last lines; a CI log must show them
     const output = isMayflyError(e) && typeof e.details.output === 'string' ? `\n${e.details.output}` : '';
     throw new Error(`building presets/images/${name} failed: ${(e as Error).message}${output}`, { cause: e });
+  } finally {
+    staged?.remove();
   }
   const { repo, version, also = [] } = NAMING[name]!;
   if (version) {

@@ -5,7 +5,7 @@
  * Here: the steps in, the report (which step failed, the call, the errno) out.
  */
 import { closeSync } from 'node:fs';
-import { errnoName } from '../../sys/libc.js';
+import { errnoName, libcFunction } from '../../sys/libc.js';
 import { startLibrary, type StartLibrary } from '../../sys/start-library.js';
 import { START_NAMESPACES, type Step } from '../shim/steps.js';
 import { encodeSteps } from '../shim/plan-codec.js';
@@ -147,6 +147,24 @@ export function reapPidfd(pidfd: number): number | undefined {
   if (r === 1) return code[0]!;
   if (r === 0) return undefined;
   throw new Error(`waitid on pidfd ${pidfd} failed: ${errnoName(-r)}`);
+}
+
+const waitid = libcFunction('int waitid(int idtype, int id, _Out_ int32_t *info, int options)');
+const P_ALL = 0;
+const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+/** siginfo_t is 128 bytes; si_pid is at byte 16 on 64-bit Linux (x86-64 and arm64 alike) */
+const siginfo = new Int32Array(32);
+
+/**
+ * The pid of a child of this process that has exited and waits to be reaped, without reaping it
+ * (WNOWAIT: libuv's children stay libuv's); 0 when none is waiting.
+ */
+export function waitingChild(): number {
+  siginfo[4] = 0;
+  if (Number(waitid(P_ALL, 0, siginfo, WEXITED | WNOHANG | WNOWAIT)) !== 0) return 0; // ECHILD: no children at all
+  return siginfo[4]!;
 }
 
 /**

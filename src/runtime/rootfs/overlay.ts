@@ -16,16 +16,19 @@ export function makeOverlayDirs(c: RootfsOwner): void {
 /** `mountpointsDir`: where this sandbox keeps its layers of mount points (none: the start makes them in the upper dir). */
 export function overlayDriver(mountpointsDir?: string): RootfsDriver {
   const mountpoints = mountpointsDir ? new MountpointLayers(mountpointsDir) : undefined;
+  /** containers prepared and not mounted yet: their work dir is empty, no need to look */
+  const fresh = new Set<string>();
   return {
     name: 'overlay',
     async prepare(c) {
       makeOverlayDirs(c);
+      fresh.add(c.dir);
     },
     async mount(c) {
       // a `volatile` overlay leaves a marker in its work dir that refuses a second mount: a restart
       // empties it first (not each exit: most containers are removed next, and that would be wasted)
       const work = join(c.dir, 'work');
-      if (readdirSync(work).length) {
+      if (!fresh.delete(c.dir) && readdirSync(work).length) {
         rmSync(work, { recursive: true, force: true });
         mkdirSync(work, { mode: 0o755 });
       }
@@ -36,7 +39,9 @@ export function overlayDriver(mountpointsDir?: string): RootfsDriver {
     async diff(c) {
       return { dir: join(c.dir, 'upper'), owned: false };
     },
-    async remove() {},
+    async remove(c) {
+      fresh.delete(c.dir);
+    },
   };
 }
 

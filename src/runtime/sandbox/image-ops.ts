@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { MayflyError } from '../../core/errors.js';
-import { installImage, type InstallOptions } from '../../image/install.js';
+import { installImage, storeBlobSource, type InstallOptions } from '../../image/install.js';
 import type { ImageManifest } from '../../image/registry/index.js';
 import type { ImageRecord, ImageStore } from '../../image/store/image-store.js';
 import type { ArchiveImage } from '../../image/archive/import-archive.js';
@@ -35,12 +35,8 @@ export function removeStorePaths(store: ImageStore, paths: string[]): { removed:
 export async function loadImages(store: ImageStore, images: ArchiveImage[], source: string, opts: InstallOptions): Promise<ImageRecord[]> {
   const records: ImageRecord[] = [];
   for (const image of images) {
-    const local = (digest: string): Promise<string> => {
-      const path = store.blobPath(digest);
-      if (!existsSync(path)) return Promise.reject(new MayflyError('ARCHIVE_INVALID', `load: blob ${digest} is not in the store`));
-      return Promise.resolve(path);
-    };
-    const raw = readFileSync(await local(image.manifestDigest));
+    const local = storeBlobSource(store);
+    const raw = readFileSync(await local.file(image.manifestDigest, 0));
     const [first, ...more] = image.names;
     let record = await installImage(
       store,

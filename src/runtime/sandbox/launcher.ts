@@ -123,7 +123,7 @@ class NativeLauncher implements Launcher {
       err.readable.destroy();
       throw new MayflyError('CONTAINER_START_FAILED', `the container's process could not be created: ${r.failure.message}`, { details: { ...r.failure } });
     }
-    const exited = this.exits.watch(r.pidfd);
+    const exited = this.exits.watch(r.pidfd, r.pid);
     const done = Promise.all([exited, ended(out.readable), ended(err.readable)]).then(([code]) => code);
     const failure: StartFailure | undefined = r.failure && { type: 'failed', ...r.failure };
     return { pid: r.pid, stdout: out.readable, stderr: err.readable, started: Promise.resolve(failure), done };
@@ -150,7 +150,7 @@ class NativeLauncher implements Launcher {
       err.readable.destroy();
       throw new MayflyError('EXEC_FAILED', `exec failed: ${r.failure.message}`, { details: { ...r.failure } });
     }
-    const exited = this.exits.watch(r.pidfd);
+    const exited = this.exits.watch(r.pidfd, r.pid);
     const done = Promise.all([exited, ended(out.readable), ended(err.readable)]).then(([code]) => code);
     const failure: StartFailure | undefined = r.failure && { type: 'failed', ...r.failure };
     return {

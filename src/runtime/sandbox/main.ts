@@ -5,8 +5,13 @@
  * closes in every case — it removes everything it made and exits. If the sandbox itself is killed,
  * the kernel ends its pid namespace (every container with it) and the next sandbox's sweep removes
  * the directories.
+ *
+ * Shared (MAYFLY_SANDBOX_SHARED=1): the owner that started it only waits for `ready`, then leaves
+ * the IPC channel; every Runtime of the home with the same start settings connects to its socket
+ * (shared-server.ts), and each one's containers are removed when its connection goes. The sandbox
+ * ends a short grace after its last connection.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError, isMayflyError } from '../../core/errors.js';
 import { commitLayer, removeMountStubs, removeRuntimeMountpoints, snapshotDir } from '../../image/layer/commit-layer.js';
@@ -22,7 +27,7 @@ import type { CgroupBackend } from '../cgroups/types.js';
 import { ensureLayout, holdSandboxLock, layoutOf, readState, releaseSandboxLock, reserveName, sandboxAlive, sweepOrphans, unusableHome } from '../../model/home.js';
 import { SandboxContainer, type SandboxServices } from './sandbox-container.js';
 import type { ProcessInput } from './process-input.js';
-import type { ContainerStarted, Request, SandboxMessage, TerminalSize } from './protocol.js';
+import type { ContainerStarted, Request, SandboxEvent, SandboxMessage, TerminalSize } from './protocol.js';
 import { probeRootfsDriver } from '../rootfs/probe.js';
 import * as mounts from '../../sys/mounts.js';
 import type { StartLimits } from '../shim/plan.js';
@@ -37,6 +42,8 @@ import { outboundSupport } from '../../network/outbound.js';
 import { sweepEphemeralNetworks } from '../../network/network-store.js';
 import { commitSnapshot, lookupSnapshot, removeSnapshots, verifySnapshot } from '../../image/snapshot/snapshot-store.js';
 import { mountScratch, SnapshotScratch } from './snapshot-ops.js';
+import { Peers, type Peer } from './peers.js';
+import { serveShared, type SharedServer } from './shared-server.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -50,8 +57,24 @@ let lockFd = -1;
 let scratch: SnapshotScratch;
 let cgroupSweep: Promise<unknown> = Promise.resolve();
 
+const shared = env.MAYFLY_SANDBOX_SHARED === '1';
+/** a shared sandbox ends this long after its last connection went (a test file's next Runtime takes it over) */
+const SHARED_GRACE_MS = Number(env.MAYFLY_SHARED_SANDBOX_GRACE_MS ?? 2000);
+const peers = new Peers();
+/** the owner that started us, over the IPC channel: the only peer of a per-process sandbox */
+const ipcPeer: Peer = {
+  send: (m) => {
+    if (process.connected) process.send!(m);
+  },
+  end: () => setImmediate(() => process.disconnect()),
+};
+let readyEvent: Extract<SandboxEvent, { event: 'ready' }> | undefined;
+let served: SharedServer | undefined;
+let lastGone: NodeJS.Timeout | undefined;
+
+/** Containers' and sessions' events to their owner, warnings to every peer. */
 function send(msg: SandboxMessage): void {
-  if (process.connected) process.send!(msg);
+  peers.route(msg);
 }
 
 function findInit(): string | null {
@@ -136,20 +159,77 @@ async function boot(): Promise<SandboxServices> {
   made = { launcher, networks, trash, scratchDir };
   // the owner may have gone while we were starting: its 'disconnect' came before anything was made
   if (!process.connected) void shutdown();
-  send({ event: 'ready', hostPid: 0, runDir, rootfsDriver: rootfs.name, ...(rootfsReason ? { rootfsReason } : {}), cgroups: `${cgroups.kind}: ${cgroups.reason}`, startPath: launcher.detail, warnings: warnings.splice(0) });
+  readyEvent = { event: 'ready', hostPid: 0, sandboxId, runDir, rootfsDriver: rootfs.name, ...(rootfsReason ? { rootfsReason } : {}), cgroups: `${cgroups.kind}: ${cgroups.reason}`, startPath: launcher.detail, warnings: warnings.splice(0) };
   return svc;
 }
 
 /** creates and starts in progress */
-const underWay = new Set<Promise<unknown>>();
+const underWay = new Map<Promise<unknown>, Peer>();
 const UNDER_WAY_WAIT_MS = 5000;
+
+/** snapshot commits under way: an owner that goes takes its half-written copy with it */
+const committing = new Map<Promise<unknown>, { peer: Peer; abort: AbortController }>();
+
+/** Ends the given commits (each removes its half copy) and waits until they have. */
+async function abortCommits(which: (peer: Peer) => boolean): Promise<void> {
+  const mine = [...committing].filter(([, c]) => which(c.peer));
+  for (const [, c] of mine) c.abort.abort();
+  await Promise.allSettled(mine.map(([work]) => work));
+}
 
 /** What boot made that shutdown must undo; nothing yet while it runs. */
 let made: { launcher: Launcher; networks: SandboxNetworks; trash: Trash; scratchDir: string } | undefined;
 let shuttingDown = false;
 
-// From the first moment: an owner that dies while we boot must not leave us running forever.
-process.once('disconnect', () => void shutdown());
+// From the first moment: an owner that dies while we boot must not leave us running forever. A
+// shared sandbox's starter leaves the channel once we serve: from then on connections count.
+process.once('disconnect', () => {
+  if (!served) void shutdown();
+});
+
+/** A shared sandbox's peer went: exactly its containers are removed (persistent ones kept, stopped). */
+async function peerGone(peer: Peer): Promise<void> {
+  peers.all.delete(peer);
+  if (!peers.all.size && !shuttingDown) endAfterGrace();
+  await abortCommits((p) => p === peer);
+  const mine = [...underWay].filter(([, p]) => p === peer).map(([w]) => w);
+  await Promise.race([Promise.allSettled(mine), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
+  const ids = peers.takeAll(peer);
+  await Promise.allSettled(
+    ids.map(async (id) => {
+      execInputs.delete(id);
+      const c = containers.get(id);
+      if (!c) return;
+      await (c.persistent ? c.release() : c.remove(true));
+      containers.delete(id);
+    }),
+  );
+  scratch.discardAllOf(peer);
+}
+
+/** Serves the socket in the run directory; the starter is told `ready` once it listens. */
+async function serve(svc: SandboxServices): Promise<void> {
+  served = await serveShared({
+    path: join(layout.sandboxes, sandboxId, 'api.sock'),
+    hello: () => readyEvent!,
+    accepting: () => !shuttingDown,
+    onConnect: (peer) => {
+      clearTimeout(lastGone);
+      peers.all.add(peer);
+    },
+    onRequest: (peer, req) => dispatch(svc, req, peer),
+    onGone: peerGone,
+  });
+  // nobody connects (the starter died after `ready`): the grace ends us as after a last connection
+  endAfterGrace();
+}
+
+function endAfterGrace(): void {
+  clearTimeout(lastGone);
+  lastGone = setTimeout(() => {
+    if (!peers.all.size) void shutdown();
+  }, SHARED_GRACE_MS);
+}
 
 async function shutdown(): Promise<void> {
   if (shuttingDown) return;
@@ -160,10 +240,22 @@ async function shutdown(): Promise<void> {
     return;
   }
   const { launcher, networks, trash, scratchDir } = made;
+  if (served) {
+    // the pointer first (only if it is still ours: a newer sandbox may have taken the name), then
+    // the socket: a Runtime that starts now finds neither and starts another sandbox
+    const pointer = env.MAYFLY_SANDBOX_POINTER;
+    try {
+      if (pointer && readlinkSync(pointer) === join(layout.sandboxes, sandboxId, 'api.sock')) rmSync(pointer, { force: true });
+    } catch {
+      // no pointer
+    }
+    served.server.close();
+  }
   launcher.close();
+  await abortCommits(() => true);
   await cgroupSweep;
   // creates and starts under way finish making what they make (a cgroup, a process), so that it is removed below
-  await Promise.race([Promise.allSettled(underWay), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
+  await Promise.race([Promise.allSettled(underWay.keys()), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
   // persistent containers stay on disk, stopped, for another sandbox to take over
   await Promise.allSettled([...containers.values()].map((c) => (c.persistent ? c.release() : c.remove(true))));
   await trash.drain();
@@ -195,7 +287,7 @@ function get(id: string): SandboxContainer {
   return c;
 }
 
-async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
+async function handle(svc: SandboxServices, req: Request, peer: Peer): Promise<unknown> {
   switch (req.op) {
     case 'create': {
       const { id, name, spec, extras } = req.args;
@@ -204,12 +296,14 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       }
       const c = new SandboxContainer(id, name, spec, svc, extras);
       containers.set(id, c);
+      peers.own(id, peer);
       try {
         await c.create();
         const started = req.args.start ? await startContainer(c, req.args.start.attach, req.args.start.size) : undefined;
         return { dir: c.dir, warnings: warnings.splice(0), ...(started ? { started } : {}) };
       } catch (e) {
         containers.delete(id);
+        peers.disown(id);
         await c.remove(true).catch(() => {});
         throw e;
       }
@@ -231,11 +325,11 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     }
     case 'exec-attached': {
       const { id, session, request, tty, stdin, size } = req.args;
-      const run = await get(id).execAttached(request, { tty, stdin, ...(size ? { size } : {}) }, (stream, data) => send({ event: 'output', id: session, stream, data }));
+      const run = await get(id).execAttached(request, { tty, stdin, ...(size ? { size } : {}) }, (stream, data) => peer.send({ event: 'output', id: session, stream, data }));
       if (run.input) execInputs.set(session, run.input);
       void run.exited.then((exitCode) => {
         execInputs.delete(session);
-        send({ event: 'exec-exit', session, exitCode });
+        peer.send({ event: 'exec-exit', session, exitCode });
       });
       return null;
     }
@@ -274,6 +368,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       if (!c) return null;
       await c.remove(req.args.force);
       containers.delete(req.args.id);
+      peers.disown(req.args.id);
       return null;
     }
     case 'disk-usage':
@@ -288,6 +383,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       if (!reserveName(layout, state.name, id)) throw new MayflyError('CONTAINER_STATE', `the name of container ${state.name} was taken by another container`);
       const c = await SandboxContainer.adopt(state, svc);
       containers.set(id, c);
+      peers.own(id, peer);
       return { name: c.name, spec: c.spec, dir: c.dir, ...(c.current as { status: 'created' | 'exited'; exitCode?: number }), extras: c.extras };
     }
     case 'commit-layer': {
@@ -317,7 +413,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       return { removed: req.args.names };
     }
     case 'snapshot-scratch':
-      return scratch.create(req.args.modes);
+      return scratch.create(req.args.modes, peer);
     case 'snapshot-discard-scratch':
       scratch.discard(req.args.id);
       return null;
@@ -327,7 +423,14 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
       return verifySnapshot(layout.home, req.args.key);
     case 'snapshot-commit': {
       const { scratchId, ...rest } = req.args;
-      return commitSnapshot(layout.home, { ...rest, sources: scratch.dirs(scratchId, rest.paths.length) });
+      const abort = new AbortController();
+      const work = commitSnapshot(layout.home, { ...rest, sources: scratch.dirs(scratchId, rest.paths.length) }, abort.signal);
+      committing.set(work, { peer, abort });
+      try {
+        return await work;
+      } finally {
+        committing.delete(work);
+      }
     }
     case 'remove-snapshots':
       return { removed: removeSnapshots(layout.home, 'all' in req.args ? 'all' : { keys: req.args.keys }) };
@@ -336,7 +439,7 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
     case 'load':
       return loadImages(store, req.args.images, req.args.source, {
         chown: svc.fullIdMap ? 'keep' : 'tolerate',
-        onWarning: (message) => send({ event: 'warning', message }),
+        onWarning: (message) => peer.send({ event: 'warning', message }),
       });
     case 'pull': {
       const { ref, platform, pullId, credentials } = req.args;
@@ -344,12 +447,12 @@ async function handle(svc: SandboxServices, req: Request): Promise<unknown> {
         chown: svc.fullIdMap ? 'keep' : 'tolerate',
         ...(platform ? { platform: parsePlatform(platform) } : {}),
         ...(credentials ? { credentials } : {}),
-        onProgress: (progress) => send({ event: 'pull-progress', pullId, progress }),
-        onWarning: (message) => send({ event: 'warning', message }),
+        onProgress: (progress) => peer.send({ event: 'pull-progress', pullId, progress }),
+        onWarning: (message) => peer.send({ event: 'warning', message }),
       });
     }
     case 'shutdown':
-      setImmediate(() => process.disconnect());
+      peer.end();
       return null;
   }
 }
@@ -373,19 +476,32 @@ function toError(e: unknown, op: string): MayflyError {
   return new MayflyError('SANDBOX_FAILED', `sandbox error: ${(e as Error)?.message ?? String(e)}`, { details: { stack: (e as Error)?.stack } });
 }
 
+function dispatch(svc: SandboxServices, req: Request, peer: Peer): void {
+  const work = handle(svc, req, peer);
+  if (req.op === 'create' || req.op === 'start') {
+    underWay.set(work, peer);
+    void work.catch(() => {}).finally(() => underWay.delete(work));
+  }
+  work.then(
+    (value) => peer.send({ re: req.id, ok: true, value }),
+    (e: unknown) => peer.send({ re: req.id, ok: false, error: toError(e, req.op).toJSON() }),
+  );
+}
+
 boot().then(
-  (svc) => {
-    process.on('message', (req: Request) => {
-      const work = handle(svc, req);
-      if (req.op === 'create' || req.op === 'start') {
-        underWay.add(work);
-        void work.catch(() => {}).finally(() => underWay.delete(work));
+  async (svc) => {
+    if (shared) {
+      try {
+        await serve(svc);
+      } catch (e) {
+        ipcPeer.send({ event: 'boot-failed', error: toError(e, 'listen').toJSON() });
+        return void shutdown();
       }
-      work.then(
-        (value) => send({ re: req.id, ok: true, value }),
-        (e: unknown) => send({ re: req.id, ok: false, error: toError(e, req.op).toJSON() }),
-      );
-    });
+    } else {
+      peers.all.add(ipcPeer);
+      process.on('message', (req: Request) => dispatch(svc, req, ipcPeer));
+    }
+    ipcPeer.send(readyEvent!);
   },
   (e: unknown) => {
     // the owner turns this into its error (with the step and what to change); stderr keeps the stack

@@ -144,7 +144,7 @@ export type Request = { [K in Op]: { id: number; op: K; args: RequestMap[K]['arg
 export type Reply = { re: number; ok: true; value: unknown } | { re: number; ok: false; error: SerializedMayflyError };
 
 export type SandboxEvent =
-  | { event: 'ready'; hostPid: number; rootfsDriver: string; rootfsReason?: string; cgroups: string; warnings: string[]; runDir: string; startPath: string }
+  | { event: 'ready'; hostPid: number; sandboxId?: string; rootfsDriver: string; rootfsReason?: string; cgroups: string; warnings: string[]; runDir: string; startPath: string }
   /** the sandbox could not set itself up (e.g. MAYFLY_HOME not writable); it exits after this */
   | { event: 'boot-failed'; error: SerializedMayflyError }
   | { event: 'exit'; id: string; exitCode: number; oomKilled: boolean }

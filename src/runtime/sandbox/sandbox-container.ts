@@ -2,7 +2,7 @@
  * One container as its sandbox sees it: its directory, its shim and PID 1, its log, its cgroup,
  * and the lifecycle verbs (start, stop, kill, pause, exec, stats, remove).
  */
-import { closeSync, existsSync, openSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants, hostname as hostHostname } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { directorySize, readTextIfPresent } from '../../core/files.js';
@@ -13,7 +13,7 @@ import { containerProcesses, processUsage, signalAll } from '../process-tree.js'
 import type { JoinPlan, StartLimits, StartPlan } from '../shim/plan.js';
 import { joinSteps, startSteps } from '../shim/steps.js';
 import { HOST_GATEWAY_NAME, networkMemberships, type ContainerSpec } from '../../model/container-spec.js';
-import { CREATING_PREFIX, releaseName, writeJsonAtomic, type ContainerState, type Layout } from '../../model/home.js';
+import { CREATING_PREFIX, releaseName, stateJson, writeJsonAtomic, type ContainerState, type Layout } from '../../model/home.js';
 import type { ContainerExtras } from './protocol.js';
 import type { ExecRequest } from './protocol.js';
 import type { ContainerStats, ExecResult } from '../../model/container-types.js';
@@ -163,10 +163,14 @@ export class SandboxContainer {
     // made under a name that says whose it is, state included, then renamed: a container directory
     // never lacks its state (a sandbox killed in between leaves a name the next one can judge)
     const staging = join(this.svc.layout.containers, `${CREATING_PREFIX}${this.svc.sandboxId}-${this.id}`);
-    mkdirSync(staging, { recursive: true, mode: 0o755 });
-    writeJsonAtomic(join(staging, 'state.json'), this.state()); // at once: an image prune elsewhere must see which layers this container uses
+    mkdirSync(staging, { mode: 0o755 });
+    // at once: an image prune elsewhere must see which layers this container uses. Written in
+    // place: a reader of the staging directory sees no state or a torn one alike (both "not yet"),
+    // and the rename below publishes it whole; a temporary file and a rename more cost an inode each
+    writeFileSync(join(staging, 'state.json'), stateJson(this.state()));
     renameSync(staging, this.dir);
-    mkdirSync(this.etcDir, { recursive: true, mode: 0o755 });
+    mkdirSync(dirname(this.etcDir), { recursive: true, mode: 0o755 }); // one mkdir: the parent is there after the first
+    mkdirSync(this.etcDir, { mode: 0o755 });
     this.writeEtcFiles();
     for (const v of this.spec.volumes) mkdirSync(this.volumeDir(v.name), { recursive: true, mode: 0o755 });
     for (const b of this.spec.binds) {
@@ -823,7 +827,7 @@ export class SandboxContainer {
     await this.cgroup?.remove();
     await this.svc.rootfs.remove(this.rootfsOwner);
     this.svc.trash.discard(this.dir);
-    rmSync(dirname(this.etcDir), { recursive: true, force: true });
+    removeRunFiles(dirname(this.etcDir));
     releaseName(this.svc.layout, this.name, this.id);
   }
 
@@ -847,6 +851,20 @@ export class SandboxContainer {
 
   recentLogs(): string {
     return formatLogs(this.log.tail.slice(-50));
+  }
+}
+
+/**
+ * The generated /etc files and their directories (on the scratch tmpfs): the known names removed
+ * one by one, a directory walk only when something else is there (a terminal's pts directory).
+ */
+function removeRunFiles(dir: string): void {
+  try {
+    for (const f of ['hosts', 'hostname', 'resolv.conf']) unlinkSync(join(dir, 'etc', f));
+    rmdirSync(join(dir, 'etc'));
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

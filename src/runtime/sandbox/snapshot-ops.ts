@@ -24,11 +24,15 @@ export function mountScratch(runDir: string): { dir: string; tmpfs: boolean } {
 }
 
 export class SnapshotScratch {
+  /** scratch id → who asked for it: what an owner leaves behind when it dies is discarded with it */
+  private readonly owners = new Map<string, unknown>();
+
   constructor(private readonly root: string) {}
 
   /** One directory per state path, each with the mode the container's tmpfs there would have. */
-  create(modes: (number | undefined)[]): { id: string; dirs: string[] } {
+  create(modes: (number | undefined)[], owner: unknown): { id: string; dirs: string[] } {
     const id = randomBytes(8).toString('hex');
+    this.owners.set(id, owner);
     const dirs = modes.map((mode, i) => {
       const d = join(this.root, id, String(i));
       mkdirSync(d, { recursive: true });
@@ -44,6 +48,11 @@ export class SnapshotScratch {
 
   discard(id: string): void {
     rmSync(this.path(id), { recursive: true, force: true });
+    this.owners.delete(id);
+  }
+
+  discardAllOf(owner: unknown): void {
+    for (const [id, o] of this.owners) if (o === owner) this.discard(id);
   }
 
   private path(id: string): string {

@@ -7,38 +7,19 @@
  * initdb, later ones start from its result.
  */
 import { postgresContainerOptions } from '../../presets/postgres.js';
-import { GenericContainer } from '../generic-container.js';
-import { PresetWaitStrategy } from '../preset-wait-strategy.js';
-import type { WaitStrategy } from '../wait-strategy.js';
+import { PresetDatabaseContainer } from './preset-database-container.js';
 import { StartedPostgreSqlContainer } from './started-postgresql-container.js';
 
 const POSTGRES_PORT = 5432;
 const PGDATA = '/var/lib/postgresql/data';
 const SSL_DIR = '/tmp/testcontainers-node/postgres';
 
-export class PostgreSqlContainer extends GenericContainer {
-  private database = 'test';
-  private username = 'test';
+export class PostgreSqlContainer extends PresetDatabaseContainer {
   private password = 'test';
   private ssl?: { ca: boolean };
-  /** the module's own wait, replaced at start() by the preset's with the credentials then set */
-  private readonly defaultWait: WaitStrategy;
 
   constructor(image: string) {
-    super(image);
-    this.withExposedPorts(POSTGRES_PORT).withStartupTimeout(120_000);
-    this.defaultWait = new PresetWaitStrategy(postgresContainerOptions().wait!);
-    this.waitStrategy = this.defaultWait;
-  }
-
-  withDatabase(database: string): this {
-    this.database = database;
-    return this;
-  }
-
-  withUsername(username: string): this {
-    this.username = username;
-    return this;
+    super(image, POSTGRES_PORT, postgresContainerOptions());
   }
 
   withPassword(password: string): this {
@@ -69,14 +50,9 @@ export class PostgreSqlContainer extends GenericContainer {
 
   override async start(): Promise<StartedPostgreSqlContainer> {
     const preset = postgresContainerOptions({ image: this.imageName.string, user: this.username, password: this.password, database: this.database });
-    this.withEnvironment({ ...preset.env, ...this.environment, POSTGRES_DB: this.database, POSTGRES_USER: this.username, POSTGRES_PASSWORD: this.password });
-    const ownWait = this.waitStrategy === this.defaultWait;
-    if (ownWait) this.waitStrategy = new PresetWaitStrategy(preset.wait!).withStartupTimeout(this.defaultWait.getStartupTimeout());
-    const pgdataMounted = this.bindMounts.some((b) => b.target === PGDATA) || this.tmpFs[PGDATA] !== undefined;
-    // the snapshot runs the server as the preset does, and a start from it prints no first-start lines
-    // (a wait for "ready to accept connections" twice would never end): only for the preset's set-up and wait
-    if (ownWait && !pgdataMounted && !this.ssl && !this.command && !this.entrypoint) this.initSnapshot = preset.initSnapshot;
-    if (!pgdataMounted) this.withTmpFs(preset.tmpfs ?? {});
+    // (with TLS the server starts through our entrypoint line below: no snapshot, and "ready to accept
+    // connections" is awaited as printed by a first start)
+    this.applyPreset(preset, PGDATA, { POSTGRES_DB: this.database, POSTGRES_USER: this.username, POSTGRES_PASSWORD: this.password }, !this.ssl);
     if (this.ssl) {
       const ssl = ['-c', 'ssl=on', '-c', `ssl_cert_file=${SSL_DIR}/server.crt`, '-c', `ssl_key_file=${SSL_DIR}/server.key`, ...(this.ssl.ca ? ['-c', `ssl_ca_file=${SSL_DIR}/ca_cert.pem`] : [])];
       const command = this.command ?? preset.command!;
