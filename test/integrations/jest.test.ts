@@ -41,7 +41,15 @@ async function runJest(root: string, args: string[], opts: { env?: Record<string
     [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--json', '--outputFile', reportFile, '--cacheDirectory', cacheDirectory, ...args],
     nestedEnv({ ...watch.env, ...opts.env }),
   );
-  await opts.during?.();
+  try {
+    await opts.during?.();
+  } catch (error) {
+    // a failed check must not leave the nested Jest (and what it started) running past the test
+    run.signalGroup('SIGKILL');
+    await run.done;
+    watch.stop();
+    throw error;
+  }
   const result = await run.done;
   watch.stop();
   const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as JestReport) : undefined;
