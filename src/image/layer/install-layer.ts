@@ -62,7 +62,8 @@ async function streamLayer(store: ImageStore, layer: LayerRecord, source: LayerS
   const staged = `${dest}.extracting-${tag}`;
   const blobPath = store.blobPath(layer.digest);
   const blobCopy = keep && !existsSync(blobPath) ? `${blobPath}.partial-${tag}` : undefined;
-  const copyFd = blobCopy ? openSync(blobCopy, 'wx', 0o644) : undefined;
+  // undefined once closed: a second close could hit a number another layer's open has since been given
+  let copyFd = blobCopy ? openSync(blobCopy, 'wx', 0o644) : undefined;
   const diff = createHash('sha256');
   // the compressed bytes: copied into the blob as they pass (page cache, synchronous: no second read)
   const compressed = new Transform({
@@ -133,7 +134,11 @@ async function streamLayer(store: ImageStore, layer: LayerRecord, source: LayerS
     const { skipped } = extracted.value;
     if (skipped.length) opts.onWarning?.(`layer ${item}: skipped ${skipped.length} entries a rootless runtime cannot create (e.g. ${skipped[0]})`);
     opts.onProgress?.({ item, phase: 'extracting' });
-    if (copyFd !== undefined) closeSync(copyFd);
+    if (copyFd !== undefined) {
+      const fd = copyFd;
+      copyFd = undefined;
+      closeSync(fd);
+    }
     if (blobCopy) {
       if (existsSync(blobPath)) rmSync(blobCopy, { force: true });
       else renameSync(blobCopy, blobPath);
@@ -152,13 +157,7 @@ async function streamLayer(store: ImageStore, layer: LayerRecord, source: LayerS
     }
     if (sourceError instanceof MayflyError && sourceError.code === 'DIGEST_MISMATCH') reason = sourceError;
     stream.destroy();
-    if (copyFd !== undefined) {
-      try {
-        closeSync(copyFd);
-      } catch {
-        // closed on the way to the rename
-      }
-    }
+    if (copyFd !== undefined) closeSync(copyFd);
     if (blobCopy) rmSync(blobCopy, { force: true });
     rmSync(staged, { recursive: true, force: true });
     throw reason;
