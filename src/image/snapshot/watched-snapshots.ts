@@ -71,8 +71,17 @@ export async function checkAndWatch<T extends { ok: boolean }>(dir: string, dire
     for (const w of entry?.watchers ?? []) w.close();
     entry = undefined;
   }
-  const result = await check();
-  if (entry && result.ok && entry.intact) watched.set(dir, entry);
-  else for (const w of entry?.watchers ?? []) w.close();
-  return result;
+  let kept = false;
+  try {
+    const result = await check();
+    if (entry && result.ok && entry.intact) {
+      // starts side by side check the same snapshot at once: the last to pass replaces (and closes) the others' watch
+      forget(dir);
+      watched.set(dir, entry);
+      kept = true;
+    }
+    return result;
+  } finally {
+    if (!kept) for (const w of entry?.watchers ?? []) w.close();
+  }
 }
