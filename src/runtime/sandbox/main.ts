@@ -13,6 +13,7 @@
  */
 import { existsSync, mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server } from 'node:net';
 import { MayflyError, isMayflyError } from '../../core/errors.js';
 import { commitLayer, removeMountStubs, removeRuntimeMountpoints, snapshotDir } from '../../image/layer/commit-layer.js';
 import { buildRequest } from './build-ops.js';
@@ -43,7 +44,7 @@ import { sweepEphemeralNetworks } from '../../network/network-store.js';
 import { commitSnapshot, lookupSnapshot, removeSnapshots, verifySnapshot } from '../../image/snapshot/snapshot-store.js';
 import { mountScratch, SnapshotScratch } from './snapshot-ops.js';
 import { Peers, type Peer } from './peers.js';
-import { serveShared, type SharedServer } from './shared-server.js';
+import { serveShared } from './shared-server.js';
 
 const env = process.env;
 const layout = layoutOf(env.MAYFLY_HOME!);
@@ -69,7 +70,7 @@ const ipcPeer: Peer = {
   end: () => setImmediate(() => process.disconnect()),
 };
 let readyEvent: Extract<SandboxEvent, { event: 'ready' }> | undefined;
-let served: SharedServer | undefined;
+let served: Server | undefined;
 let lastGone: NodeJS.Timeout | undefined;
 
 /** Containers' and sessions' events to their owner, warnings to every peer. */
@@ -163,8 +164,10 @@ async function boot(): Promise<SandboxServices> {
   return svc;
 }
 
-/** creates and starts in progress */
+/** creates, starts and adoptions in progress: a peer that goes is cleaned up once they end */
 const underWay = new Map<Promise<unknown>, Peer>();
+/** containers an adoption is taking over (not yet in `containers`) */
+const adopting = new Set<string>();
 const UNDER_WAY_WAIT_MS = 5000;
 
 /** snapshot commits under way: an owner that goes takes its half-written copy with it */
@@ -190,7 +193,6 @@ process.once('disconnect', () => {
 /** A shared sandbox's peer went: exactly its containers are removed (persistent ones kept, stopped). */
 async function peerGone(peer: Peer): Promise<void> {
   peers.all.delete(peer);
-  if (!peers.all.size && !shuttingDown) endAfterGrace();
   await abortCommits((p) => p === peer);
   const mine = [...underWay].filter(([, p]) => p === peer).map(([w]) => w);
   await Promise.race([Promise.allSettled(mine), new Promise((r) => setTimeout(r, UNDER_WAY_WAIT_MS))]);
@@ -205,6 +207,8 @@ async function peerGone(peer: Peer): Promise<void> {
     }),
   );
   scratch.discardAllOf(peer);
+  // the grace period begins once its containers are gone: a shutdown must not remove them alongside
+  if (!peers.all.size && !shuttingDown) endAfterGrace();
 }
 
 /** Serves the socket in the run directory; the starter is told `ready` once it listens. */
@@ -249,7 +253,7 @@ async function shutdown(): Promise<void> {
     } catch {
       // no pointer
     }
-    served.server.close();
+    served.close();
   }
   launcher.close();
   await abortCommits(() => true);
@@ -375,13 +379,20 @@ async function handle(svc: SandboxServices, req: Request, peer: Peer): Promise<u
       return { rw: get(req.args.id).diskUsage() };
     case 'adopt': {
       const { id } = req.args;
-      const held = containers.get(id);
+      // two peers of a shared sandbox may adopt the same container at once: one wins
+      const held = containers.has(id) || adopting.has(id);
       const dir = join(layout.containers, id);
       const state = readState(dir);
       if (held || !state) throw new MayflyError('CONTAINER_NOT_FOUND', held ? `container ${id} is already held here` : `no such container: ${id}`);
       if (state.sandboxId !== sandboxId && sandboxAlive(layout, state.sandboxId)) throw new MayflyError('CONTAINER_STATE', `container ${state.name} is held by another live sandbox`);
       if (!reserveName(layout, state.name, id)) throw new MayflyError('CONTAINER_STATE', `the name of container ${state.name} was taken by another container`);
-      const c = await SandboxContainer.adopt(state, svc);
+      adopting.add(id);
+      let c: SandboxContainer;
+      try {
+        c = await SandboxContainer.adopt(state, svc);
+      } finally {
+        adopting.delete(id);
+      }
       containers.set(id, c);
       peers.own(id, peer);
       return { name: c.name, spec: c.spec, dir: c.dir, ...(c.current as { status: 'created' | 'exited'; exitCode?: number }), extras: c.extras };
@@ -478,7 +489,7 @@ function toError(e: unknown, op: string): MayflyError {
 
 function dispatch(svc: SandboxServices, req: Request, peer: Peer): void {
   const work = handle(svc, req, peer);
-  if (req.op === 'create' || req.op === 'start') {
+  if (req.op === 'create' || req.op === 'start' || req.op === 'adopt') {
     underWay.set(work, peer);
     void work.catch(() => {}).finally(() => underWay.delete(work));
   }

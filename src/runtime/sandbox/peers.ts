@@ -24,10 +24,6 @@ export class Peers {
     this.owners.delete(id);
   }
 
-  ownerOf(id: string): Peer | undefined {
-    return this.owners.get(id);
-  }
-
   /** the ids a peer owns, forgotten here */
   takeAll(peer: Peer): string[] {
     const ids = [...this.owners].filter(([, p]) => p === peer).map(([id]) => id);

@@ -6,16 +6,10 @@
  * SIGKILL), `onGone` removes what it owned; on a half-close the sandbox closes its side after that,
  * so the client knows the removal is done.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import type { Peer } from './peers.js';
 import type { Request, SandboxEvent } from './protocol.js';
 import { readMessages, writeMessage } from './wire.js';
-
-export interface SharedServer {
-  server: Server;
-  /** connections now */
-  count(): number;
-}
 
 export function serveShared(o: {
   path: string;
@@ -24,14 +18,12 @@ export function serveShared(o: {
   onConnect: (peer: Peer) => void;
   onRequest: (peer: Peer, req: Request) => void;
   onGone: (peer: Peer) => Promise<void>;
-}): Promise<SharedServer> {
-  const sockets = new Set<Socket>();
+}): Promise<Server> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     if (!o.accepting()) {
       socket.destroy(); // shutting down: the client starts another sandbox
       return;
     }
-    sockets.add(socket);
     let gone: Promise<void> | undefined;
     const peer: Peer = {
       send: (m) => void writeMessage(socket, m),
@@ -40,16 +32,13 @@ export function serveShared(o: {
     const leave = () => (gone ??= o.onGone(peer).catch(() => {}));
     socket.on('error', () => socket.destroy());
     socket.once('end', () => void leave().then(() => socket.end()));
-    socket.once('close', () => {
-      sockets.delete(socket);
-      void leave();
-    });
+    socket.once('close', () => void leave());
     o.onConnect(peer);
     readMessages(socket, (m) => o.onRequest(peer, m as Request));
     peer.send(o.hello());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.path, () => resolve({ server, count: () => sockets.size }));
+    server.listen(o.path, () => resolve(server));
   });
 }
