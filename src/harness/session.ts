@@ -6,13 +6,14 @@
  * leaves nothing.
  */
 import { Runtime, type RuntimeOptions } from '../engine/runtime.js';
+import { sharedByDefault } from '../runtime/shared-sandbox.js';
 
 let shared: Promise<Runtime> | undefined;
 
 export function sharedRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   shared ??= Runtime.start({
     onWarning: (m) => process.emitWarning(m, { code: 'MAYFLY' }),
-    shared: process.env.MAYFLY_SHARED_SANDBOX !== '0',
+    shared: sharedByDefault(true),
     ...opts,
   }).catch((e: unknown) => {
     shared = undefined; // let the next call try again (and report again)

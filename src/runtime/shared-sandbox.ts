@@ -34,11 +34,12 @@ const OTHER_SETTINGS = ['PATH', 'HOME', 'TMPDIR', 'http_proxy', 'https_proxy', '
  * runner integrations hand their workers (Jest's globalSetup sets MAYFLY_JEST_SHARED after its own
  * runtime started: counted, its workers would not find the sandbox of the main process).
  */
-const NOT_SANDBOX_SETTINGS = /^MAYFLY_(SHARED_SANDBOX|DEBUG$|JEST_|VITEST_)/;
+const NOT_SANDBOX_SETTINGS = /^MAYFLY_(SHARED_SANDBOX$|DEBUG$|JEST_|VITEST_)/;
 
-/** Whether Runtime.start shares by default: MAYFLY_SHARED_SANDBOX=1 (the test harness shares unless it is 0). */
-export function sharedByDefault(): boolean {
-  return process.env.MAYFLY_SHARED_SANDBOX === '1';
+/** Whether to share when the caller did not say: MAYFLY_SHARED_SANDBOX=1 or 0, else `otherwise` (Runtime.start: no; the test harness: yes). */
+export function sharedByDefault(otherwise = false): boolean {
+  const v = process.env.MAYFLY_SHARED_SANDBOX;
+  return v === '1' ? true : v === '0' ? false : otherwise;
 }
 
 function sharedKey(home: string, idMapping: IdMapping, limits: unknown): string {
@@ -55,6 +56,8 @@ function connectTo(path: string): Promise<{ socket: Socket; ready: Ready; next: 
   return new Promise((resolve) => {
     const socket = createConnection({ path, allowHalfOpen: true });
     let listener: ((m: SandboxMessage) => void) | undefined;
+    // what comes after `ready` before the client listens (a warning to every peer) is kept for it
+    let early: SandboxMessage[] | undefined;
     const fail = () => {
       clearTimeout(timer);
       socket.destroy();
@@ -65,6 +68,7 @@ function connectTo(path: string): Promise<{ socket: Socket; ready: Ready; next: 
     socket.once('close', fail);
     readMessages(socket, (m) => {
       if (listener) return listener(m as SandboxMessage);
+      if (early) return void early.push(m as SandboxMessage);
       const r = m as SandboxMessage;
       if (!('event' in r) || r.event !== 'ready') return;
       clearTimeout(timer);
@@ -73,7 +77,15 @@ function connectTo(path: string): Promise<{ socket: Socket; ready: Ready; next: 
       socket.on('error', () => socket.destroy());
       // the sandbox ended its side (it died, or finished our close): the connection is over
       socket.once('end', () => socket.destroy());
-      resolve({ socket, ready: r, next: (l) => (listener = l) });
+      early = [];
+      resolve({
+        socket,
+        ready: r,
+        next: (l) => {
+          listener = l;
+          for (const m of early!.splice(0)) l(m);
+        },
+      });
     });
   });
 }
@@ -112,13 +124,14 @@ function socketChannel(c: NonNullable<Awaited<ReturnType<typeof connectTo>>>): S
  */
 export async function attachShared(opts: { home?: string } = {}): Promise<SandboxClient> {
   const home = opts.home ?? mayflyHome();
+  const dir = join(home, 'shared-sandboxes');
+  // a key is 16 hex digits: the home alone says whether its socket's path fits
+  if (Buffer.byteLength(join(dir, `${'0'.repeat(16)}.sock`)) > MAX_SOCKET_PATH) return SandboxClient.boot(opts);
   const idMapping = hostIdMapping();
   if (idMapping.limited?.blocked) throw idMapBlocked(idMapping);
   const [start] = await Promise.all([findStartLimits(), prepareDelegatedCgroup()]);
   const key = sharedKey(home, idMapping, start.limits);
-  const dir = join(home, 'shared-sandboxes');
   const pointer = join(dir, `${key}.sock`);
-  if (Buffer.byteLength(pointer) > MAX_SOCKET_PATH) return SandboxClient.boot(opts);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const c =
     (await connectTo(pointer)) ??

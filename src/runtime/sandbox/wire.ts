@@ -10,8 +10,12 @@ export function writeMessage(socket: Socket, message: unknown): boolean {
   const body = serialize(message);
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(body.length, 0);
+  // one writev for both: a message is one syscall, and usually one chunk for the reader
+  socket.cork();
   socket.write(header);
-  return socket.write(body);
+  const flowing = socket.write(body);
+  socket.uncork();
+  return flowing;
 }
 
 /** Calls `onMessage` with each whole message, whatever the chunk boundaries. */
