@@ -8,9 +8,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { MayflyError } from '../../core/errors.js';
 import {
   authRequired,
@@ -248,34 +247,21 @@ export class RegistryClient {
    * digest is fetched once more from scratch, then refused. A failure leaves no file behind.
    */
   async getBlob(repo: string, digest: string, dest: string, options: BlobDownloadOptions = {}): Promise<{ digest: string; size: number }> {
-    if (!parseDigest(digest)) {
-      throw new MayflyError('INVALID_OPTION', `"${digest}" is not a digest`, { hint: 'blobs are named by digest, e.g. sha256:<64 hex digits>' });
-    }
+    requireDigest(digest);
     const partial = `${dest}.partial`;
     await mkdir(dirname(dest), { recursive: true });
     await rm(partial, { force: true }); // a download that died with its process: not ours to resume
-    const what = `blob ${digest} of ${repo}`;
-    let mismatches = 0;
-    for (let attempt = 0; ; attempt++) {
+    for (let fresh = 0; ; fresh++) {
       try {
-        const have = await stat(partial).then((st) => st.size, () => 0);
-        const res = await this.#openBlob(repo, digest, what, options.signal, have);
-        // 206: the rest of the blob after what we have; 200: the registry ignored Range, start over
-        const offset = have > 0 && res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`) ? have : 0;
-        const size = await this.#receive(res, digest, partial, what, options, offset);
+        // blobStream resumes a dropped connection and fails, rather than ends, on a digest mismatch
+        await pipeline(this.blobStream(repo, digest, options), createWriteStream(partial, { mode: 0o644 }), { ...(options.signal ? { signal: options.signal } : {}) });
+        const { size } = await stat(partial);
         await rename(partial, dest);
         return { digest, size };
       } catch (error) {
-        const failure = error instanceof MayflyError ? undefined : classifyNetworkError(error);
-        // a connection dropped mid-body: go on from what arrived (the mismatch and HTTP errors are final)
-        if (failure?.kind === 'transient' && attempt < this.#retry.retries && !options.signal?.aborted) {
-          await sleep(backoffDelay(attempt, this.#retry));
-          continue;
-        }
         await rm(partial, { force: true });
         // corrupt once may be a proxy's or a mirror's accident: one fresh download, then it is final
-        if (error instanceof MayflyError && error.code === 'DIGEST_MISMATCH' && mismatches++ === 0 && !options.signal?.aborted) continue;
-        if (failure && failure.kind !== 'other') throw this.#unreachable(new URL(this.baseUrl), failure.reason, what, error);
+        if (error instanceof MayflyError && error.code === 'DIGEST_MISMATCH' && fresh === 0 && !options.signal?.aborted) continue;
         throw error;
       }
     }
@@ -289,9 +275,7 @@ export class RegistryClient {
    * it, the bytes already passed on are skipped). A fresh download after a mismatch is the caller's.
    */
   blobStream(repo: string, digest: string, options: BlobDownloadOptions = {}): Readable {
-    if (!parseDigest(digest)) {
-      throw new MayflyError('INVALID_OPTION', `"${digest}" is not a digest`, { hint: 'blobs are named by digest, e.g. sha256:<64 hex digits>' });
-    }
+    requireDigest(digest);
     return Readable.from(this.#blobChunks(repo, digest, options), { objectMode: false, highWaterMark: 1 << 20 });
   }
 
@@ -551,49 +535,6 @@ export class RegistryClient {
     return res;
   }
 
-  /**
-   * Streams the body to `partial` — appended after its first `offset` bytes (a resumed download),
-   * which are hashed first — hashing and counting; throws DIGEST_MISMATCH when it is not `digest`.
-   */
-  async #receive(res: Response, digest: string, partial: string, what: string, options: BlobDownloadOptions, offset = 0): Promise<number> {
-    const { hash, algorithm } = hasherFor(digest);
-    if (offset > 0) await pipeline(createReadStream(partial, { end: offset - 1 }), new Writable({ write: (chunk: Buffer, _e, cb) => (hash.update(chunk), cb()) }));
-    const total = options.size ?? (res.headers.get('content-length') ? offset + Number(res.headers.get('content-length')) : undefined);
-    const onProgress = options.onProgress ?? this.#onProgress;
-    const interval = this.#progressIntervalMs;
-    let received = offset;
-    let lastReport = 0;
-    const expectedSize = options.size;
-    const mismatch = (actual: string | undefined, detail: string): MayflyError => blobMismatch(this.name, what, digest, actual, detail, expectedSize, received);
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-        received += chunk.length;
-        if (expectedSize !== undefined && received > expectedSize) {
-          callback(mismatch(undefined, `more than the ${expectedSize} bytes its descriptor promises`));
-          return;
-        }
-        hash.update(chunk);
-        const now = Date.now();
-        if (onProgress && now - lastReport >= interval) {
-          lastReport = now;
-          onProgress({ digest, received, total });
-        }
-        callback(null, chunk);
-      },
-    });
-    if (!res.body) throw new MayflyError('REGISTRY_ERROR', `${this.name} sent ${what} without a body`);
-    await pipeline(Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>), meter, createWriteStream(partial, { mode: 0o644, flags: offset > 0 ? 'a' : 'w' }), {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    onProgress?.({ digest, received, total });
-    const actual = `${algorithm}:${hash.digest('hex')}`;
-    if (expectedSize !== undefined && received !== expectedSize) {
-      throw mismatch(actual, ` (${received} bytes, expected ${expectedSize})`);
-    }
-    if (actual !== digest) throw mismatch(actual, '');
-    return received;
-  }
-
   // ---------------------------------------------------------------------------------------------
   // HTTP: authentication, retries, errors
 
@@ -768,6 +709,12 @@ export class RegistryClient {
 }
 
 /** DIGEST_MISMATCH for a blob: its bytes (`actual`, or a `detail` about their count) are not `expected`'s. */
+function requireDigest(digest: string): void {
+  if (!parseDigest(digest)) {
+    throw new MayflyError('INVALID_OPTION', `"${digest}" is not a digest`, { hint: 'blobs are named by digest, e.g. sha256:<64 hex digits>' });
+  }
+}
+
 function blobMismatch(registry: string, what: string, expected: string, actual: string | undefined, detail: string, expectedSize: number | undefined, received: number): MayflyError {
   return new MayflyError('DIGEST_MISMATCH', actual ? `${registry} sent ${what} with digest ${actual}, expected ${expected}${detail}` : `${registry} sent ${what} with ${detail}, expected ${expected}`, {
     hint: 'the registry or something between it and you altered the content; try again or use another mirror',
