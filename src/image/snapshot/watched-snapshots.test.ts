@@ -4,6 +4,20 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkAndWatch, stillIntact } from './watched-snapshots.js';
 
+// the watchers open now: fs.watch's, counted until they are closed (libuv shows no unref'd handle)
+const open = vi.hoisted(() => new Map<object, string>());
+const watchersOf = (dir: string) => [...open.values()].filter((path) => path.startsWith(`${dir}/`)).length;
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const watch = (...args: Parameters<typeof fs.watch>) => {
+    const w = fs.watch(...args);
+    open.set(w, String(args[0]));
+    w.once('close', () => open.delete(w));
+    return w;
+  };
+  return { ...fs, default: { ...fs, watch }, watch };
+});
+
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -60,5 +74,20 @@ describe('watched snapshots', () => {
     await vi.waitFor(() => expect(stillIntact(dir)).toBe(false));
     await checkAndWatch(dir, [...DIRS, '0/gone'], pass);
     expect(stillIntact(dir)).toBe(false);
+  });
+
+  it('checks side by side keep one watch of the snapshot, and a check that throws keeps none', async () => {
+    const dir = snapshot();
+    await Promise.all([checkAndWatch(dir, DIRS, pass), checkAndWatch(dir, DIRS, pass), checkAndWatch(dir, DIRS, pass)]);
+    expect(stillIntact(dir)).toBe(true);
+    await vi.waitFor(() => expect(watchersOf(dir)).toBe(DIRS.length));
+
+    const other = snapshot();
+    const failing = checkAndWatch(other, DIRS, async () => {
+      throw new Error('lstat: EIO');
+    });
+    await expect(failing).rejects.toThrow('EIO');
+    expect(stillIntact(other)).toBe(false);
+    await vi.waitFor(() => expect(watchersOf(other)).toBe(0));
   });
 });
