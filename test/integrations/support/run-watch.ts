@@ -22,7 +22,10 @@ export class RunWatch {
   readonly pids = new Set<number>();
   readonly sandboxes = new Set<string>();
   readonly ports = new Set<number>();
+  /** the sandboxes' processes: they hold the published ports, looked at more often than the whole scan */
+  private readonly sandboxPids = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
+  private portTimer: NodeJS.Timeout | undefined;
 
   /** the environment variable to give the run */
   get env(): Record<string, string> {
@@ -35,11 +38,18 @@ export class RunWatch {
       this.timer = setTimeout(tick, intervalMs);
     };
     tick();
+    // a container of a fast machine can come and go between two scans: its port is looked for every 20 ms
+    const portTick = () => {
+      this.samplePorts([...this.sandboxPids]);
+      this.portTimer = setTimeout(portTick, 20);
+    };
+    portTick();
     return this;
   }
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.portTimer);
     this.sample();
   }
 
@@ -65,12 +75,20 @@ export class RunWatch {
   /** Records what the run has now (also called every interval). */
   sample(): void {
     const procs = this.marked();
-    const inodes = new Set<string>();
     for (const p of procs) {
       this.pids.add(p.pid);
-      if (p.sandbox) this.sandboxes.add(p.sandbox);
-      for (const inode of socketInodes(p.pid)) inodes.add(inode);
+      if (p.sandbox) {
+        this.sandboxes.add(p.sandbox);
+        this.sandboxPids.add(p.pid);
+      }
     }
+    this.samplePorts(procs.map((p) => p.pid));
+  }
+
+  /** Records the TCP ports these processes listen on now. */
+  private samplePorts(pids: number[]): void {
+    if (!pids.length) return;
+    const inodes = new Set(pids.flatMap(socketInodes));
     for (const l of listeningTcp()) if (inodes.has(l.inode)) this.ports.add(l.port);
   }
 
