@@ -79,9 +79,11 @@ describe(`examples/jest in a nested Jest ${nestedPackageVersion('jest')} run`, (
     expect(report!.testResults.map((f) => f.name.replace(`${projects.example()}/`, '')).sort()).toEqual(['test/cache.test.js', 'test/isolation.test.js', 'test/products.test.js', 'test/views.test.js']);
     expect(report!.numPassedTests).toBe(8);
     // the main process (nginx) and the workers (a Redis each) share one sandbox (runtime/shared-sandbox.ts),
-    // which listened on a host port for each
+    // which listened on a host port for each. The watch is sure to see the nginx's, which lives through the
+    // run; a file's Redis can come and go between two looks (the watch's process is niced in the matrix,
+    // beside busy workers), and the file's passing tests are what show it served
     expect(watch.sandboxes.size).toBe(1);
-    expect(watch.ports.size).toBeGreaterThanOrEqual(3);
+    expect(watch.ports.size).toBeGreaterThanOrEqual(1);
     expect(await nothingLeft(watch)).toEqual(NOTHING);
   }, 300_000);
 });
