@@ -88,7 +88,7 @@ export interface RunResult {
 export interface Run {
   pid: number;
   done: Promise<RunResult>;
-  /** sends a signal to the run's whole process group, as a terminal's Ctrl-C does */
+  /** sends a signal to the run's whole process group, as a terminal's Ctrl-C does (none left: nothing to do) */
   signalGroup(signal: NodeJS.Signals): void;
 }
 
@@ -96,15 +96,18 @@ export interface Run {
 export function runNode(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000): Run {
   const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone
+    }
+  };
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => {
     output += `\n[test] no end after ${timeoutMs} ms: killing the run\n`;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    signalGroup('SIGKILL');
   }, timeoutMs);
   const done = new Promise<RunResult>((resolve) => {
     child.on('close', (code, signal) => {
@@ -115,7 +118,7 @@ export function runNode(cwd: string, args: string[], env: NodeJS.ProcessEnv, tim
   return {
     pid: child.pid!,
     done,
-    signalGroup: (signal) => process.kill(-child.pid!, signal),
+    signalGroup,
   };
 }
 
